@@ -1,0 +1,1 @@
+"""Branch Assistant (支部助手): application wiring, settings and the command line."""

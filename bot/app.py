@@ -1,0 +1,188 @@
+"""The composition root: builds the PTB Application with the database, services,
+translations and every feature's handlers.
+
+Each update is handled inside one database transaction (``BranchApplication``): the
+update id is recorded in ``processed_updates`` in the same transaction as the update's
+effects, so an update Telegram delivers twice has its effect once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.request import BaseRequest
+
+from bot.context import CURRENT_SCOPE, BranchApp, BranchContext, UpdateScope
+from bot.i18n import EN, ZH_HANS, negotiate_locale, translator
+from bot.runtime import Runtime
+from domain.roles import Audience, Role
+from domain.services import Services
+from domain.viewer import TelegramUserInfo
+from handlers import dialog, errors, lang, membership, start
+from handlers.dialog import DialogRouter
+from handlers.registry import Registry
+from store.models import ProcessedUpdate
+from store.repositories import branch_members
+
+log = logging.getLogger(__name__)
+
+#: Feature modules, in registration order. ``dialog`` and ``errors`` come last: they
+#: take what no feature handler matched.
+FEATURES: Sequence[ModuleType] = (start, lang, membership)
+FALLBACKS: Sequence[ModuleType] = (dialog, errors)
+
+#: Placeholder token for the local emulator (demo, tests); never a real token.
+LOCAL_TOKEN = "123456:LOCAL-EMULATOR-TOKEN"
+
+
+class BranchApplication(Application[Any, Any, Any, Any, Any, Any]):
+    """PTB Application with one database transaction and idempotency per update."""
+
+    @property
+    def runtime(self) -> Runtime:
+        runtime: Runtime = self.bot_data["runtime"]
+        return runtime
+
+    async def process_update(self, update: object) -> None:
+        if not isinstance(update, Update):
+            await super().process_update(update)
+            return
+        runtime = self.runtime
+        async with runtime.db.session() as session:
+            session.add(
+                ProcessedUpdate(
+                    update_id=update.update_id, processed_at=runtime.clock.now(), outcome="ok"
+                )
+            )
+            try:
+                await session.flush()
+            except IntegrityError:
+                await session.rollback()
+                log.info("update %s was already processed; skipped", update.update_id)
+                return
+            services = Services(session, runtime.clock)
+            viewer = None
+            user = update.effective_user
+            if user is not None and not user.is_bot:
+                viewer = await services.membership.touch(
+                    TelegramUserInfo(
+                        user.id, user.first_name, user.last_name, user.username, user.language_code
+                    )
+                )
+            locale = viewer.locale if viewer else negotiate_locale(None)
+            scope = UpdateScope(session=session, services=services, viewer=viewer, locale=locale)
+            token = CURRENT_SCOPE.set(scope)
+            try:
+                await super().process_update(update)
+            finally:
+                CURRENT_SCOPE.reset(token)
+            if not scope.failed:
+                await session.commit()
+                return
+            await session.rollback()
+        # The handler failed: its effects are rolled back, but the update is marked
+        # so a re-delivery does not repeat a half-done action.
+        async with runtime.db.session() as session:
+            session.add(
+                ProcessedUpdate(
+                    update_id=update.update_id, processed_at=runtime.clock.now(), outcome="error"
+                )
+            )
+            try:
+                await session.commit()
+            except IntegrityError:
+                await session.rollback()
+
+
+def build_application(
+    runtime: Runtime,
+    *,
+    request: BaseRequest | None = None,
+    rate_limiter: bool = True,
+) -> BranchApp:
+    settings = runtime.settings
+    token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else None
+    builder = (
+        ApplicationBuilder()
+        .application_class(BranchApplication)
+        .token(token or LOCAL_TOKEN)
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.telegram_api_base_file_url)
+        .context_types(ContextTypes(context=BranchContext))
+        .defaults(Defaults(tzinfo=settings.tz))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    if rate_limiter:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+    app: BranchApp = builder.build()
+    registry = Registry()
+    app.bot_data["runtime"] = runtime
+    app.bot_data["registry"] = registry
+    app.bot_data["dialogs"] = DialogRouter()
+    for module in (*FEATURES, *FALLBACKS):
+        module.register(app, registry)
+    return app
+
+
+async def _post_init(app: BranchApp) -> None:
+    await publish_commands(app)
+
+
+async def _post_shutdown(app: BranchApp) -> None:
+    runtime: Runtime = app.bot_data["runtime"]
+    await runtime.db.dispose()
+
+
+def _commands(registry: Registry, audiences: frozenset[Audience], locale: str) -> list[BotCommand]:
+    t = translator(locale).gettext
+    return [BotCommand(c.name, t(c.description)[:256]) for c in registry.for_audiences(audiences)]
+
+
+async def publish_commands(app: BranchApp) -> None:
+    """``setMyCommands``: members' commands for everyone (Chinese by default, English for
+    English clients); the fuller list in each reviewer's own chat."""
+    registry: Registry = app.bot_data["registry"]
+    runtime: Runtime = app.bot_data["runtime"]
+    member = frozenset({Audience.STRANGER, Audience.MEMBER})
+    try:
+        await app.bot.set_my_commands(
+            _commands(registry, member, ZH_HANS), scope=BotCommandScopeDefault()
+        )
+        await app.bot.set_my_commands(
+            _commands(registry, member, ZH_HANS), scope=BotCommandScopeDefault(), language_code="zh"
+        )
+        await app.bot.set_my_commands(
+            _commands(registry, member, EN), scope=BotCommandScopeDefault(), language_code="en"
+        )
+        reviewer = frozenset({*member, Audience.REVIEWER, Audience.SECRETARY})
+        async with runtime.db.session() as session:
+            from sqlalchemy import select
+
+            from store.models import Branch
+
+            branch_ids = (await session.scalars(select(Branch.id))).all()
+            for branch_id in branch_ids:
+                for row in await branch_members(
+                    session, branch_id, roles=[Role.SECRETARY, Role.COMMITTEE]
+                ):
+                    if row.account is None or row.account.started_at is None:
+                        continue
+                    if row.membership.role is not Role.SECRETARY and not row.membership.can_review:
+                        continue
+                    locale = row.account.locale or negotiate_locale(row.account.language_code)
+                    await app.bot.set_my_commands(
+                        _commands(registry, reviewer, locale),
+                        scope=BotCommandScopeChat(row.account.telegram_user_id),
+                    )
+    except TelegramError as exc:
+        log.warning("could not publish the command menu: %s", exc)

@@ -1,0 +1,175 @@
+"""The ``branchbot`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.i18n import DEFAULT_LOCALE, translator
+from bot.runtime import Runtime
+from bot.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Branch Assistant (支部助手) — Telegram bot for a Party branch.",
+)
+db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
+branch_app = typer.Typer(no_args_is_help=True, help="Branches.")
+roster_app = typer.Typer(no_args_is_help=True, help="The branch roster (党员花名册).")
+app.add_typer(db_app, name="db")
+app.add_typer(branch_app, name="branch")
+app.add_typer(roster_app, name="roster")
+
+_ = translator(DEFAULT_LOCALE).gettext
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        typer.echo(f"branchbot: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+@app.command()
+def run() -> None:
+    """Run the bot (long polling) until stopped; applies migrations first."""
+    settings = _settings()
+    if settings.telegram_bot_token is None:
+        raise _fail(
+            "branchbot: TELEGRAM_BOT_TOKEN is not set. To try the bot locally without "
+            "Telegram, run: branchbot demo",
+            2,
+        )
+    from bot.app import build_application
+    from bot.logs import setup_logging
+    from store.db import Database, run_upgrade_blocking
+
+    setup_logging(settings.log_level)
+    run_upgrade_blocking(settings.database_url)
+    runtime = Runtime(settings=settings, db=Database(settings.database_url))
+    application = build_application(runtime)
+    application.run_polling(
+        allowed_updates=["message", "callback_query", "poll_answer", "my_chat_member"]
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    settings = _settings()
+    from store.db import run_upgrade_blocking
+
+    run_upgrade_blocking(settings.database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@branch_app.command("create")
+def branch_create(
+    name: Annotated[str, typer.Argument(help="Branch name, e.g. 心内科党支部")],
+    secretary: Annotated[int, typer.Option("--secretary", help="Secretary's Telegram user id")],
+    timezone: Annotated[str, typer.Option("--timezone")] = "Asia/Shanghai",
+    secretary_name: Annotated[str | None, typer.Option("--secretary-name")] = None,
+) -> None:
+    """Create a branch with its secretary; prints the join code as the last line."""
+    settings = _settings()
+    from domain.errors import DomainError
+
+    async def go() -> tuple[str, str]:
+        async with _runtime(settings) as runtime, runtime.unit_of_work() as svc:
+            info = await svc.membership.create_branch(
+                name, secretary, timezone=timezone, secretary_name=secretary_name
+            )
+            return info.name, info.join_code
+
+    try:
+        branch_name, code = asyncio.run(go())
+    except DomainError as exc:
+        raise _fail(_(exc.msgid).format(**exc.params)) from None
+    typer.echo(_("Branch {name} created. Members join with:").format(name=branch_name))
+    typer.echo(f"/start {code}")
+    typer.echo(code)
+
+
+@roster_app.command("import")
+def roster_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    branch: Annotated[str, typer.Option("--branch", help="The branch's join code")],
+) -> None:
+    """Import a roster (CSV or XLSX). Prints name<TAB>code for each unbound person."""
+    settings = _settings()
+    from domain.errors import DomainError
+    from domain.membership import ImportResult
+    from domain.roster import RosterError, parse_roster
+
+    try:
+        rows = parse_roster(file.read_bytes(), file.name)
+
+        async def go() -> ImportResult:
+            async with _runtime(settings) as runtime, runtime.unit_of_work() as svc:
+                return await svc.membership.import_roster(branch, rows)
+
+        result = asyncio.run(go())
+    except RosterError as exc:
+        for err in exc.errors:
+            typer.echo(_(err.msgid).format(line=err.line, **err.params), err=True)
+        raise _fail(_("Nothing was imported from {file}.").format(file=file.name)) from None
+    except DomainError as exc:
+        raise _fail(_(exc.msgid).format(**exc.params)) from None
+    typer.echo(
+        _("Imported {file}: {created} new, {updated} updated, {unchanged} unchanged.").format(
+            file=file.name,
+            created=result.created,
+            updated=result.updated,
+            unchanged=result.unchanged,
+        ),
+        err=True,
+    )
+    for person_name, code in result.codes:
+        typer.echo(f"{person_name}\t{code}")
+
+
+@app.command()
+def demo(
+    database: Annotated[Path | None, typer.Option(help="SQLite file (default: temporary)")] = None,
+) -> None:
+    """Chat with the bot in this terminal, against a built-in local Bot API emulator."""
+    from bot.demo import run_demo
+
+    asyncio.run(run_demo(database))
+
+
+@asynccontextmanager
+async def _runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """A Runtime with migrations applied, disposed at the end."""
+    from store.db import Database
+
+    runtime = Runtime(settings=settings, db=Database(settings.database_url))
+    try:
+        await runtime.db.upgrade()
+        yield runtime
+    finally:
+        await runtime.db.dispose()
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

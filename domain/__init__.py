@@ -1,0 +1,1 @@
+"""Domain rules and services, independent of Telegram."""

@@ -1,0 +1,27 @@
+"""Expected refusals, carried as translatable messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """A rule said no. ``msgid`` is an English gettext id with ``{name}`` placeholders;
+    handlers translate it for the viewer and fill in ``params`` (escaped for HTML)."""
+
+    def __init__(self, msgid: str, **params: Any) -> None:
+        super().__init__(msgid)
+        self.msgid = msgid
+        self.params = params
+
+
+class NotAllowed(DomainError):
+    """The viewer may not do this (role, branch, ownership)."""
+
+
+class NotFound(DomainError):
+    """The thing asked for does not exist (or is not visible to the viewer)."""
+
+
+class Conflict(DomainError):
+    """The thing already happened (double tap, duplicate, already decided)."""

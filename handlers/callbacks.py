@@ -1,0 +1,46 @@
+"""A small typed codec for callback data: ``prefix:id:action[:arg]``.
+
+Telegram limits callback data to 64 bytes; only ids and short ASCII go in it, never text.
+Callback data comes from the client and is never trusted: handlers re-check rights.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MAX_CALLBACK_BYTES = 64
+_RE = re.compile(
+    r"^(?P<prefix>[a-z]{1,8}):(?P<id>\d{1,19}):(?P<action>[a-z_]{1,16})(?::(?P<arg>[A-Za-z0-9_.-]{1,24}))?$"
+)
+
+
+@dataclass(frozen=True)
+class Callback:
+    prefix: str
+    id: int
+    action: str
+    arg: str | None = None
+
+    def pack(self) -> str:
+        data = f"{self.prefix}:{self.id}:{self.action}"
+        if self.arg:
+            data += f":{self.arg}"
+        if len(data.encode()) > MAX_CALLBACK_BYTES or parse(data) != self:
+            raise ValueError(f"bad callback data {data!r}")
+        return data
+
+
+def parse(data: str | None) -> Callback | None:
+    """The callback, or None when the data is malformed (forged or from an old build)."""
+    if not data or len(data.encode("utf-8", "replace")) > MAX_CALLBACK_BYTES:
+        return None
+    match = _RE.match(data)
+    if match is None:
+        return None
+    return Callback(match["prefix"], int(match["id"]), match["action"], match["arg"])
+
+
+def pattern(prefix: str) -> str:
+    """The ``CallbackQueryHandler`` pattern for one prefix."""
+    return rf"^{re.escape(prefix)}:"

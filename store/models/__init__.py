@@ -1,0 +1,30 @@
+"""All ORM models. Feature modules add their own module here and import it below so that
+``Base.metadata`` (Alembic autogenerate, tests) sees every table."""
+
+from store.models.base import Base
+from store.models.core import (
+    AuditEntry,
+    BindCode,
+    Branch,
+    DialogState,
+    JoinRequest,
+    Membership,
+    Organisation,
+    Person,
+    ProcessedUpdate,
+    TelegramAccount,
+)
+
+__all__ = [
+    "AuditEntry",
+    "Base",
+    "BindCode",
+    "Branch",
+    "DialogState",
+    "JoinRequest",
+    "Membership",
+    "Organisation",
+    "Person",
+    "ProcessedUpdate",
+    "TelegramAccount",
+]

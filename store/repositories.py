@@ -1,0 +1,100 @@
+"""Queries shared by the domain services. Repositories never commit: the caller's
+unit of work (one transaction per update, CLI command or scheduler tick) does."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.roles import PersonStatus, Role
+from store.models import AuditEntry, Branch, Membership, Person, TelegramAccount
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    person: Person
+    membership: Membership
+    account: TelegramAccount | None
+
+
+async def get_account(session: AsyncSession, telegram_user_id: int) -> TelegramAccount | None:
+    return await session.get(TelegramAccount, telegram_user_id)
+
+
+async def account_of_person(session: AsyncSession, person_id: int) -> TelegramAccount | None:
+    result = await session.scalars(
+        select(TelegramAccount).where(TelegramAccount.person_id == person_id)
+    )
+    return result.first()
+
+
+async def current_membership(session: AsyncSession, person_id: int) -> Membership | None:
+    result = await session.scalars(
+        select(Membership).where(Membership.person_id == person_id, Membership.ended_at.is_(None))
+    )
+    return result.first()
+
+
+async def branch_by_code(session: AsyncSession, join_code: str) -> Branch | None:
+    result = await session.scalars(select(Branch).where(Branch.join_code == join_code))
+    return result.first()
+
+
+async def branch_members(
+    session: AsyncSession,
+    branch_id: int,
+    *,
+    statuses: Sequence[PersonStatus] | None = None,
+    roles: Sequence[Role] | None = None,
+) -> list[MemberRow]:
+    """Current members of a branch with their Telegram account (if bound), by name."""
+    stmt = (
+        select(Person, Membership, TelegramAccount)
+        .join(Membership, Membership.person_id == Person.id)
+        .outerjoin(TelegramAccount, TelegramAccount.person_id == Person.id)
+        .where(Membership.branch_id == branch_id, Membership.ended_at.is_(None))
+        .order_by(Person.full_name, Person.id)
+    )
+    if statuses is not None:
+        stmt = stmt.where(Person.status.in_(list(statuses)))
+    if roles is not None:
+        stmt = stmt.where(Membership.role.in_(list(roles)))
+    rows = (await session.execute(stmt)).all()
+    return [MemberRow(person=p, membership=m, account=a) for p, m, a in rows]
+
+
+async def branch_reviewers(session: AsyncSession, branch_id: int) -> list[MemberRow]:
+    """The secretary and committee members with review rights."""
+    rows = await branch_members(session, branch_id)
+    return [r for r in rows if r.membership.role is Role.SECRETARY or r.membership.can_review]
+
+
+async def add_audit(
+    session: AsyncSession,
+    *,
+    at: datetime,
+    action: str,
+    actor_telegram_id: int | None = None,
+    actor_person_id: int | None = None,
+    branch_id: int | None = None,
+    subject_type: str | None = None,
+    subject_id: object | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        AuditEntry(
+            at=at,
+            action=action,
+            actor_telegram_id=actor_telegram_id,
+            actor_person_id=actor_person_id,
+            branch_id=branch_id,
+            subject_type=subject_type,
+            subject_id=None if subject_id is None else str(subject_id),
+            details=details or {},
+        )
+    )
