@@ -75,8 +75,15 @@ def load(path: Path, locale: str) -> Catalog:
 def save(catalog: Catalog, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as fh:
-        write_po(fh, catalog, width=100, sort_output=False, omit_header=False,
-                 ignore_obsolete=True, include_previous=False)
+        write_po(
+            fh,
+            catalog,
+            width=100,
+            sort_output=False,
+            omit_header=False,
+            ignore_obsolete=True,
+            include_previous=False,
+        )
 
 
 def update() -> None:
@@ -101,8 +108,9 @@ def fill_hant() -> None:
         hant = load(hant_path, ZH_HANT)
         filled = 0
         for message in hant:
-            current = message.string if isinstance(message.string, (tuple, list)) else (
-                message.string,)
+            current = (
+                message.string if isinstance(message.string, (tuple, list)) else (message.string,)
+            )
             if not message.id or any(current):
                 continue
             source = hans.get(message.id)
@@ -129,8 +137,9 @@ def missing() -> list[str]:
                 if found is None:
                     problems.append(f"{locale}/{domain}: missing {message.id!r}")
                     continue
-                strings = found.string if isinstance(found.string, (tuple, list)) else (
-                    found.string,)
+                strings = (
+                    found.string if isinstance(found.string, (tuple, list)) else (found.string,)
+                )
                 if locale != EN and (not all(strings) or found.fuzzy):
                     problems.append(f"{locale}/{domain}: untranslated {message.id!r}")
     return problems

@@ -190,7 +190,7 @@ def parse_html(text: str, *, strict_entities: bool = True) -> tuple[str, list[di
                 if cur.at(i) == ">":
                     break
                 attr_begin = i
-                while i < n and not _is_space(text[i]) and text[i] != "=":
+                while i < n and not _is_space(text[i]) and text[i] not in "=>":
                     i += 1
                 attr_name = text[attr_begin:i]
                 if not attr_name:

@@ -274,6 +274,7 @@ class _Poll:
             "type": self.type,
             "allows_multiple_answers": self.allows_multiple_answers,
             "allows_revoting": self.allows_revoting,
+            "members_only": False,
         }
         if self.correct_option_ids is not None:
             data["correct_option_ids"] = list(self.correct_option_ids)

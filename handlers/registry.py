@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
+from telegram import Update
+
 from bot.context import BranchContext
 from domain.roles import Audience
 
@@ -20,11 +22,23 @@ class CommandInfo:
 
 MenuBadge = Callable[[BranchContext], Awaitable[str | None]]
 
+#: ``/export NAME [ARGS…]`` handlers: receive the update, context and remaining args.
+Exporter = Callable[[Update, BranchContext, list[str]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ExporterInfo:
+    name: str
+    description: str  # msgid
+    audiences: frozenset[Audience]
+    run: Exporter
+
 
 @dataclass
 class Registry:
     commands: list[CommandInfo] = field(default_factory=list)
     badges: list[MenuBadge] = field(default_factory=list)
+    exporters: dict[str, ExporterInfo] = field(default_factory=dict)
 
     def command(
         self, name: str, description: str, audiences: Iterable[Audience], *, order: int = 100
@@ -33,6 +47,12 @@ class Registry:
 
     def badge(self, badge: MenuBadge) -> None:
         self.badges.append(badge)
+
+    def exporter(
+        self, name: str, description: str, audiences: Iterable[Audience], run: Exporter
+    ) -> None:
+        """Offer ``/export NAME``; the first registered exporter is the default."""
+        self.exporters[name] = ExporterInfo(name, description, frozenset(audiences), run)
 
     def for_audiences(self, audiences: frozenset[Audience]) -> list[CommandInfo]:
         seen: set[str] = set()

@@ -1,0 +1,36 @@
+"""Extension points other features use to add content to reminders.
+
+A feature registers an ``extra`` for a reminder kind (e.g. fees adds the member's amount
+due and a "Paid" button to the ``fee_day`` reminder). The reminder dispatcher calls it
+when rendering that kind for one recipient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from telegram import InlineKeyboardButton
+
+from domain.services import Services
+
+
+@dataclass
+class ReminderExtra:
+    """Lines appended to a reminder and buttons attached to it (already translated)."""
+
+    lines: list[str] = field(default_factory=list)
+    buttons: list[list[InlineKeyboardButton]] = field(default_factory=list)
+
+
+#: (services, person_id, occurrence date in the branch's zone, gettext) -> extra or None
+ReminderExtraFn = Callable[
+    [Services, int, date, Callable[[str], str]], Awaitable[ReminderExtra | None]
+]
+
+REMINDER_EXTRAS: dict[str, list[ReminderExtraFn]] = {}
+
+
+def register_extra(kind: str, fn: ReminderExtraFn) -> None:
+    REMINDER_EXTRAS.setdefault(kind, []).append(fn)

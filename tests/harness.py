@@ -1,0 +1,134 @@
+"""End-to-end harness: the real bot Application, polling a local Bot API emulator over
+HTTP, on a fresh database. Tests act as Telegram users through ``emulator``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.app import LOCAL_TOKEN, build_application
+from bot.context import BranchApp
+from bot.runtime import Runtime
+from bot.settings import Settings
+from domain.clock import Clock, SystemClock
+from domain.membership import BranchInfo, ImportResult
+from domain.roster import parse_roster
+from domain.services import Services
+from emulator import BotAPIEmulator, EmulatedUser
+from store.db import Database
+
+
+def database_url(tmp_path: Path, template: Path | None) -> str:
+    """SQLite copied from a migrated template (fast); PostgreSQL when TEST_DATABASE_URL
+    names one (each test gets a freshly migrated schema, see conftest)."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    target = tmp_path / "branchbot.sqlite3"
+    if template is not None:
+        shutil.copyfile(template, target)
+    return f"sqlite:///{target}"
+
+
+@dataclass
+class Harness:
+    emu: BotAPIEmulator
+    app: BranchApp
+    runtime: Runtime
+    tmp_path: Path
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
+
+    def user(
+        self,
+        user_id: int,
+        first_name: str,
+        *,
+        language_code: str = "zh-hans",
+        last_name: str | None = None,
+        username: str | None = None,
+    ) -> EmulatedUser:
+        return self.emu.user(
+            user_id, first_name, last_name=last_name, username=username, language_code=language_code
+        )
+
+    @asynccontextmanager
+    async def uow(self) -> AsyncIterator[Services]:
+        async with self.runtime.unit_of_work() as svc:
+            yield svc
+
+    async def create_branch(
+        self, name: str = "心内科党支部", secretary: int = 1001, secretary_name: str = "王书记"
+    ) -> BranchInfo:
+        async with self.uow() as svc:
+            return await svc.membership.create_branch(
+                name, secretary, secretary_name=secretary_name
+            )
+
+    async def import_roster(
+        self, join_code: str, content: str, filename: str = "roster.csv"
+    ) -> ImportResult:
+        rows = parse_roster(content.encode("utf-8"), filename)
+        async with self.uow() as svc:
+            return await svc.membership.import_roster(join_code, rows)
+
+    async def scalar(self, sql: str, **params: Any) -> Any:
+        from sqlalchemy import text
+
+        async with self.runtime.db.session() as session:
+            return (await session.execute(text(sql), params)).scalar()
+
+
+async def start_app(runtime: Runtime) -> BranchApp:
+    app = build_application(runtime)
+    await app.initialize()
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0.0, timeout=1)
+    return app
+
+
+async def stop_app(app: BranchApp) -> None:
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    await app.shutdown()
+
+
+def make_settings(emu: BotAPIEmulator, url: str, tmp_path: Path, **extra: Any) -> Settings:
+    return Settings(
+        TELEGRAM_BOT_TOKEN=LOCAL_TOKEN,
+        TELEGRAM_API_BASE_URL=emu.base_url,
+        TELEGRAM_API_BASE_FILE_URL=emu.base_file_url,
+        DATABASE_URL=url,
+        BRANCHBOT_STORAGE_DIR=tmp_path / "storage",
+        **extra,
+    )
+
+
+@asynccontextmanager
+async def running_bot(
+    tmp_path: Path, template: Path | None, *, clock: Clock | None = None
+) -> AsyncIterator[Harness]:
+    emu = BotAPIEmulator(token=LOCAL_TOKEN)
+    await emu.start()
+    url = database_url(tmp_path, template)
+    settings = make_settings(emu, url, tmp_path)
+    db = Database(url)
+    if template is None:
+        await db.upgrade()
+    runtime = Runtime(settings=settings, db=db, clock=clock or SystemClock())
+    app = await start_app(runtime)
+    try:
+        yield Harness(emu=emu, app=app, runtime=runtime, tmp_path=tmp_path)
+    finally:
+        await stop_app(app)
+        await emu.stop()
