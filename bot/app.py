@@ -27,7 +27,7 @@ from domain.services import Services
 from domain.viewer import TelegramUserInfo
 from handlers import dialog, errors, export, lang, membership, start
 from handlers.dialog import DialogRouter
-from handlers.registry import Registry
+from handlers.registry import PeriodicTask, Registry
 from store.models import ProcessedUpdate
 from store.repositories import branch_members
 
@@ -136,6 +136,31 @@ def build_application(
 
 async def _post_init(app: BranchApp) -> None:
     await publish_commands(app)
+    schedule_periodic_tasks(app)
+
+
+def schedule_periodic_tasks(app: BranchApp) -> None:
+    """Put every feature's periodic task on PTB's job queue. APScheduler's default
+    misfire grace (1 s) would silently skip a late run: a late tick runs once instead."""
+    registry: Registry = app.bot_data["registry"]
+    if app.job_queue is None:
+        log.warning("no job queue: periodic tasks are not scheduled")
+        return
+    for task in registry.periodic_tasks:
+
+        async def run(ctx: BranchContext, task: PeriodicTask = task) -> None:
+            try:
+                await task.run(ctx.application)
+            except Exception:
+                log.exception("periodic task %s failed", task.name)
+
+        app.job_queue.run_repeating(
+            run,
+            interval=task.every,
+            first=task.first,
+            name=task.name,
+            job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+        )
 
 
 async def _post_shutdown(app: BranchApp) -> None:

@@ -224,6 +224,8 @@ class MembershipService(Service):
             self.session.add(account)
         account.person_id = person.id
         await self.session.flush()
+        for hook in BRANCH_CREATED_HOOKS:
+            await hook(self, branch)
         await self.audit(
             "branch.create",
             branch_id=branch.id,
@@ -590,5 +592,10 @@ class MembershipService(Service):
 
 #: Features that consume optional roster columns register an async hook here:
 #: ``async def hook(service, person, membership, row) -> None``.
+#: Features that set up a new branch (e.g. the default points catalogue) register
+#: ``async def hook(service, branch) -> None`` here.
+BranchHook = Callable[[MembershipService, Branch], Awaitable[None]]
+BRANCH_CREATED_HOOKS: list[BranchHook] = []
+
 RosterHook = Callable[[MembershipService, Person, Membership, RosterRow], Awaitable[None]]
 ROSTER_HOOKS: list[RosterHook] = []

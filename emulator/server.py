@@ -883,7 +883,8 @@ class BotAPIEmulator:
         payload = self._history.get(update_id)
         if payload is None:
             raise KeyError(f"unknown update_id {update_id}")
-        self._updates.append(_Update(update_id, payload, redelivered=True))
+        # Telegram returns updates ordered by id, so the duplicate goes first.
+        self._updates.insert(0, _Update(update_id, payload, redelivered=True))
         self._changed.bump()
         await asyncio.sleep(0)
 

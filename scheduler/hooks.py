@@ -34,3 +34,15 @@ REMINDER_EXTRAS: dict[str, list[ReminderExtraFn]] = {}
 
 def register_extra(kind: str, fn: ReminderExtraFn) -> None:
     REMINDER_EXTRAS.setdefault(kind, []).append(fn)
+
+
+#: Who still owes something for a deadline reminder kind ("report_quarterly",
+#: "report_half_yearly", "declaration"): (services, branch_id, deadline date) -> the
+#: person ids to remind, or None for "everyone the kind is for".
+AudienceFn = Callable[[Services, int, date], Awaitable[set[int] | None]]
+
+AUDIENCE_FILTERS: dict[str, AudienceFn] = {}
+
+
+def register_audience(kind: str, fn: AudienceFn) -> None:
+    AUDIENCE_FILTERS[kind] = fn

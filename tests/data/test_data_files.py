@@ -85,7 +85,7 @@ def _is_half_step(value: float) -> bool:
 
 def _check_localized(obj: Any, where: str) -> None:
     assert isinstance(obj, dict), f"{where}: expected a mapping of locales"
-    assert set(obj) == set(LOCALES), f"{where}: locales must be exactly {LOCALES}, got {sorted(obj)}"
+    assert set(obj) == set(LOCALES), f"{where}: locales must be {LOCALES}, got {sorted(obj)}"
     for loc in LOCALES:
         value = obj[loc]
         assert isinstance(value, str) and value.strip(), f"{where}.{loc}: empty"

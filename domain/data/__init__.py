@@ -1,0 +1,1 @@
+"""Data files shipped with the domain package: default points catalogue, question bank."""
