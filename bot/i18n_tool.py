@@ -4,8 +4,9 @@
   ``.po`` (one domain per feature: a source file names its domain with a comment line
   ``# i18n-domain: NAME``; files without one belong to ``core``); messages no longer in
   the source are dropped.
-* ``hant``    fill empty traditional-Chinese strings from simplified Chinese (OpenCC
-  ``s2t``, characters only); review the result.
+* ``hant [--force] [DOMAIN…]``  fill empty traditional-Chinese strings from simplified
+  Chinese (OpenCC ``s2tw``: Taiwan standard characters, no vocabulary changes); review
+  the result. ``--force`` regenerates the ones already there.
 * ``check``   list messages without a translation (exit 1 if any).
 """
 
@@ -98,11 +99,13 @@ def update() -> None:
             print(f"{path.relative_to(ROOT)}: {len(catalog)} messages")
 
 
-def fill_hant() -> None:
+def fill_hant(force: bool = False, domains: list[str] | None = None) -> None:
     import opencc  # dev-only dependency
 
-    converter = opencc.OpenCC("s2t")
+    converter = opencc.OpenCC("s2tw")
     for hans_path in sorted((LOCALES_DIR / ZH_HANS / "LC_MESSAGES").glob("*.po")):
+        if domains and hans_path.stem not in domains:
+            continue
         hans = load(hans_path, ZH_HANS)
         hant_path = po_path(ZH_HANT, hans_path.stem)
         hant = load(hant_path, ZH_HANT)
@@ -111,7 +114,7 @@ def fill_hant() -> None:
             current = (
                 message.string if isinstance(message.string, (tuple, list)) else (message.string,)
             )
-            if not message.id or any(current):
+            if not message.id or (any(current) and not force):
                 continue
             source = hans.get(message.id)
             if source is None or not source.string:
@@ -150,7 +153,9 @@ def main(argv: list[str]) -> int:
     if command == "update":
         update()
     elif command == "hant":
-        fill_hant()
+        rest = argv[1:]
+        force = "--force" in rest
+        fill_hant(force=force, domains=[a for a in rest if not a.startswith("-")] or None)
     elif command == "check":
         problems = missing()
         for line in problems:

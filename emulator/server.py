@@ -13,6 +13,15 @@ Usage in an async test::
     await u.press(msg, "批准")
     await emu.stop()
 
+Fidelity notes: errors use Telegram's status codes and descriptions; HTML is validated like
+tdlib (plus: a bare ``&`` is rejected, see ``strict_html``); text limits count UTF-16 units after
+entity parsing; editing without ``reply_markup`` removes the inline keyboard; users must have
+written to the bot before it can message them; groups use privacy mode. ``BotMessage.text`` is
+what the user sees (tags stripped), ``raw_text`` what the bot sent.
+
+Robustness testing: ``emu.inject_fault(...)``, ``emu.redeliver(update_id)``,
+``emu.rate_limits = RateLimits()``, ``user.block()``.
+
 State is mutated synchronously inside the event loop (no awaits in the middle of a mutation), so
 no lock is needed; every change bumps an :class:`asyncio.Event` that long pollers, the webhook
 deliverer and waiting tests sleep on.
@@ -342,6 +351,10 @@ def _image_size(data: bytes) -> tuple[int, int] | None:
             i += 2 + int.from_bytes(data[i + 2 : i + 4], "big")
         return 512, 512
     return None
+
+
+def _inline_markup(markup: JSON | None) -> JSON | None:
+    return markup if markup and "inline_keyboard" in markup else None
 
 
 def _strip_none(value: Any) -> Any:
@@ -749,6 +762,7 @@ class BotAPIEmulator:
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
         self._stopping = False
+        self._listeners: list[Callable[[str, BotMessage], None]] = []
         self._methods: dict[str, Callable[[JSON, dict[str, UploadedFile]], Awaitable[Any]]] = {}
         for name in dir(self):
             if name.startswith("api_"):
@@ -908,6 +922,14 @@ class BotAPIEmulator:
             Fault(method, status, count, retry_after, drop_connection, delay, after_effect)
         )
 
+    def add_listener(self, listener: Callable[[str, BotMessage], None]) -> None:
+        """Call ``listener(event, message)`` synchronously whenever the bot sends ("sent"),
+        edits ("edited") or deletes ("deleted") a message, e.g. to print them in a demo."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[str, BotMessage], None]) -> None:
+        self._listeners.remove(listener)
+
     def clear_faults(self) -> None:
         self._faults.clear()
 
@@ -1040,8 +1062,14 @@ class BotAPIEmulator:
         chat.messages[msg.message_id] = msg
         if msg.from_bot:
             chat.bot_messages.append(msg)
+            self._emit("sent", msg)
         self._changed.bump()
         return msg
+
+    def _emit(self, event: str, msg: BotMessage) -> None:
+        self._changed.bump()
+        for listener in list(self._listeners):
+            listener(event, msg)
 
     def _user_message(
         self,
@@ -1765,6 +1793,29 @@ class BotAPIEmulator:
         )
         return self._message_json(msg)
 
+    def _apply_edit(
+        self, msg: BotMessage, p: JSON, text: str | None, entities: list[JSON], raw: Any
+    ) -> JSON:
+        """Apply an edit of text/caption (``text``) and inline markup, Telegram-style: a
+        missing ``reply_markup`` removes the inline keyboard."""
+        markup = self._markup(p.get("reply_markup"), inline_only=True)
+        old_markup = _inline_markup(msg.reply_markup)
+        content_same = (text or "") == (msg.text or "") and entities == msg.entities
+        if content_same and markup == old_markup:
+            raise ApiError(400, ERR_NOT_MODIFIED)
+        if not content_same:
+            msg.edits.append(msg.text or "")
+            msg.text = text or None if msg.is_caption else text
+            msg.entities, msg.raw_text = entities, raw
+            msg.parse_mode = p.get("parse_mode")
+        if markup != old_markup:
+            msg.markup_edits += 1
+        if markup is not None or old_markup is not None:
+            msg.reply_markup = markup
+        msg.edit_date = int(time.time())
+        self._emit("edited", msg)
+        return self._message_json(msg)
+
     async def api_editMessageText(self, p: JSON, f: dict[str, UploadedFile]) -> Any:
         msg = self._edit_target(p)
         if msg.is_caption or msg.text is None:
@@ -1772,19 +1823,7 @@ class BotAPIEmulator:
         text, entities = self._format(
             p.get("text"), p.get("parse_mode"), p.get("entities"), what="text"
         )
-        markup = self._markup(p.get("reply_markup"), inline_only=True)
-        if text == msg.text and entities == msg.entities and markup == msg.reply_markup:
-            raise ApiError(400, ERR_NOT_MODIFIED)
-        if text != msg.text or entities != msg.entities:
-            msg.edits.append(msg.text)
-        if markup != msg.reply_markup:
-            msg.markup_edits += 1
-        msg.text, msg.entities, msg.raw_text = text, entities, p.get("text")
-        msg.parse_mode = p.get("parse_mode")
-        msg.reply_markup = markup
-        msg.edit_date = int(time.time())
-        self._changed.bump()
-        return self._message_json(msg)
+        return self._apply_edit(msg, p, text, entities, p.get("text"))
 
     async def api_editMessageCaption(self, p: JSON, f: dict[str, UploadedFile]) -> Any:
         msg = self._edit_target(p)
@@ -1793,32 +1832,11 @@ class BotAPIEmulator:
         caption, entities = self._format(
             p.get("caption"), p.get("parse_mode"), p.get("caption_entities"), what="caption"
         )
-        markup = self._markup(p.get("reply_markup"), inline_only=True)
-        old = msg.text or ""
-        if caption == old and entities == msg.entities and markup == msg.reply_markup:
-            raise ApiError(400, ERR_NOT_MODIFIED)
-        if caption != old or entities != msg.entities:
-            msg.edits.append(old)
-        if markup != msg.reply_markup:
-            msg.markup_edits += 1
-        msg.text = caption or None
-        msg.entities, msg.raw_text = entities, p.get("caption")
-        msg.parse_mode = p.get("parse_mode")
-        msg.reply_markup = markup
-        msg.edit_date = int(time.time())
-        self._changed.bump()
-        return self._message_json(msg)
+        return self._apply_edit(msg, p, caption, entities, p.get("caption"))
 
     async def api_editMessageReplyMarkup(self, p: JSON, f: dict[str, UploadedFile]) -> Any:
         msg = self._edit_target(p)
-        markup = self._markup(p.get("reply_markup"), inline_only=True)
-        if markup == msg.reply_markup:
-            raise ApiError(400, ERR_NOT_MODIFIED)
-        msg.reply_markup = markup
-        msg.markup_edits += 1
-        msg.edit_date = int(time.time())
-        self._changed.bump()
-        return self._message_json(msg)
+        return self._apply_edit(msg, p, msg.text, msg.entities, msg.raw_text)
 
     async def api_deleteMessage(self, p: JSON, f: dict[str, UploadedFile]) -> Any:
         chat = self._chat(p.get("chat_id"), sending=False)
@@ -1826,7 +1844,7 @@ class BotAPIEmulator:
         if msg is None or msg.deleted:
             raise _bad("message to delete not found")
         msg.deleted = True
-        self._changed.bump()
+        self._emit("deleted", msg)
         return True
 
     async def api_deleteMessages(self, p: JSON, f: dict[str, UploadedFile]) -> Any:
@@ -1838,8 +1856,9 @@ class BotAPIEmulator:
         if not any(not m.deleted for m in found):
             raise _bad("message to delete not found")
         for m in found:
-            m.deleted = True
-        self._changed.bump()
+            if not m.deleted:
+                m.deleted = True
+                self._emit("deleted", m)
         return True
 
     async def api_answerCallbackQuery(self, p: JSON, f: dict[str, UploadedFile]) -> Any:

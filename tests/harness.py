@@ -89,6 +89,8 @@ class Harness:
 async def start_app(runtime: Runtime) -> BranchApp:
     app = build_application(runtime)
     await app.initialize()
+    if app.post_init is not None:  # what run_polling() does
+        await app.post_init(app)
     await app.start()
     assert app.updater is not None
     await app.updater.start_polling(poll_interval=0.0, timeout=1)
@@ -101,6 +103,8 @@ async def stop_app(app: BranchApp) -> None:
     if app.running:
         await app.stop()
     await app.shutdown()
+    if app.post_shutdown is not None:
+        await app.post_shutdown(app)
 
 
 def make_settings(emu: BotAPIEmulator, url: str, tmp_path: Path, **extra: Any) -> Settings:

@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from telegram import (
@@ -15,7 +16,9 @@ from telegram import (
     BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    KeyboardButton,
     MenuButtonCommands,
+    ReplyKeyboardMarkup,
     Update,
 )
 from telegram.constants import ParseMode
@@ -31,6 +34,8 @@ from telegram.ext import (
 )
 
 from emulator import BotAPIEmulator, BotMessage, HTMLParseError, RateLimits, parse_html, utf16_len
+
+pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBUserWarning")
 
 TOKEN = "123456:TEST-TOKEN"
 PNG_1x1 = bytes.fromhex(
@@ -729,3 +734,62 @@ async def test_wait_helpers(emu: BotAPIEmulator, bot: Bot) -> None:
     await emu.wait_until(lambda: len(emu.calls("sendMessage")) == 3)
     with pytest.raises(AssertionError, match=r"(?i)timed out"):
         await emu.wait_until(lambda: False, timeout=0.05)
+
+
+async def test_raw_http_bodies(emu: BotAPIEmulator) -> None:
+    u = await started_user(emu)
+    api = f"{emu.base_url}{emu.token}"
+    async with aiohttp.ClientSession() as s:
+        async with s.get(f"{api}/getMe") as r:
+            assert (await r.json())["result"]["username"] == "branch_test_bot"
+        body = {"chat_id": u.id, "text": "json body", "reply_markup": {"inline_keyboard": []}}
+        async with s.post(f"{api}/sendMessage", json=body) as r:
+            assert r.status == 200, await r.text()
+        form = aiohttp.FormData()
+        form.add_field("chat_id", str(u.id))
+        form.add_field("caption", "42")
+        form.add_field("document", b"abc", filename="a.txt", content_type="text/plain")
+        async with s.post(f"{api}/sendDocument", data=form) as r:
+            res = (await r.json())["result"]
+            assert res["caption"] == "42" and res["document"]["mime_type"] == "text/plain"
+        async with s.post(f"{api}/sendMessage", data={"chat_id": str(u.id), "text": "7"}) as r:
+            assert (await r.json())["result"]["text"] == "7"
+        async with s.post(f"{api}/sendmessage", data={"chat_id": "@nobody", "text": "x"}) as r:
+            body = await r.json()
+            assert r.status == 400 and body["description"] == "Bad Request: chat not found"
+        async with s.get(f"{emu.base_file_url}WRONG/documents/x") as r:
+            assert r.status == 401
+    assert [m.text for m in u.inbox] == ["json body", "42", "7"]
+    assert u.inbox[1].document == ("a.txt", "text/plain", b"abc")
+    assert emu.calls("sendmessage")[-1].params["chat_id"] == "@nobody"
+
+
+async def test_listener_and_reply_keyboard(emu: BotAPIEmulator, bot: Bot) -> None:
+    events: list[tuple[str, str | None]] = []
+    emu.add_listener(lambda ev, m: events.append((ev, m.text)))
+    u = await started_user(emu)
+    markup = ReplyKeyboardMarkup([[KeyboardButton("签到"), KeyboardButton("请假")]])
+    sent = await bot.send_message(u.id, "选择", reply_markup=markup)
+    assert sent.reply_markup is None  # Telegram does not echo reply keyboards
+    msg = await u.wait_reply()
+    assert msg.keyboard == [["签到", "请假"]] and msg.buttons == []
+    with pytest.raises(BadRequest, match=r"(?i)not modified"):
+        await bot.edit_message_text("选择", u.id, sent.message_id)
+    await bot.edit_message_text("已选择", u.id, sent.message_id)
+    await bot.delete_message(u.id, sent.message_id)
+    assert events == [("sent", "选择"), ("edited", "已选择"), ("deleted", "已选择")]
+
+
+async def test_rate_limits_constructor_and_username_chat() -> None:
+    emu = BotAPIEmulator(TOKEN, rate_limits=RateLimits(per_group_per_minute=2))
+    await emu.start()
+    try:
+        async with Bot(TOKEN, base_url=emu.base_url) as bot:
+            g = emu.group(-1001, "公开群", username="branch_public")
+            await bot.send_message("@branch_public", "1")
+            await bot.send_message(g.id, "2")
+            with pytest.raises(RetryAfter):
+                await bot.send_message("@branch_public", "3")
+            assert [m.text for m in g.inbox] == ["1", "2"]
+    finally:
+        await emu.stop()
