@@ -3,8 +3,6 @@ HTTP, on a fresh database. Tests act as Telegram users through ``emulator``."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,18 +19,7 @@ from domain.roster import parse_roster
 from domain.services import Services
 from emulator import BotAPIEmulator, EmulatedUser
 from store.db import Database
-
-
-def database_url(tmp_path: Path, template: Path | None) -> str:
-    """SQLite copied from a migrated template (fast); PostgreSQL when TEST_DATABASE_URL
-    names one (each test gets a freshly migrated schema, see conftest)."""
-    url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        return url
-    target = tmp_path / "branchbot.sqlite3"
-    if template is not None:
-        shutil.copyfile(template, target)
-    return f"sqlite:///{target}"
+from tests.databases import TemplateDatabase
 
 
 @dataclass
@@ -120,19 +107,24 @@ def make_settings(emu: BotAPIEmulator, url: str, tmp_path: Path, **extra: Any) -
 
 @asynccontextmanager
 async def running_bot(
-    tmp_path: Path, template: Path | None, *, clock: Clock | None = None
+    tmp_path: Path,
+    template: TemplateDatabase,
+    *,
+    clock: Clock | None = None,
+    url: str | None = None,
 ) -> AsyncIterator[Harness]:
+    """The bot on a fresh database (or on ``url``, e.g. to restart on the same data)."""
     emu = BotAPIEmulator(token=LOCAL_TOKEN)
     await emu.start()
-    url = database_url(tmp_path, template)
+    own_db = url is None
+    url = url or await template.fresh(tmp_path)
     settings = make_settings(emu, url, tmp_path)
-    db = Database(url)
-    if template is None:
-        await db.upgrade()
-    runtime = Runtime(settings=settings, db=db, clock=clock or SystemClock())
+    runtime = Runtime(settings=settings, db=Database(url), clock=clock or SystemClock())
     app = await start_app(runtime)
     try:
         yield Harness(emu=emu, app=app, runtime=runtime, tmp_path=tmp_path)
     finally:
         await stop_app(app)
         await emu.stop()
+        if own_db:
+            await template.discard(url)

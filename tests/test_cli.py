@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ from openpyxl import Workbook
 from typer.testing import CliRunner
 
 from bot.cli import app
+from tests.databases import TemplateDatabase
 
 ROSTER = """name,status,telegram_id,group,joined_on
 张三,正式党员,,第一党小组,2010-07-01
@@ -19,11 +22,15 @@ ROSTER = """name,status,telegram_id,group,joined_on
 
 
 @pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+def cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, template_db: TemplateDatabase
+) -> Iterator[CliRunner]:
+    url = asyncio.run(template_db.empty(tmp_path))  # the CLI migrates it itself
+    monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
     monkeypatch.chdir(tmp_path)
-    return CliRunner()
+    yield CliRunner()
+    asyncio.run(template_db.discard(url))
 
 
 def create_branch(cli: CliRunner, name: str = "心内科党支部", secretary: int = 1001) -> str:
@@ -124,8 +131,6 @@ def test_malformed_setting_is_one_line(cli: CliRunner, monkeypatch: pytest.Monke
 
 
 def test_demo_can_be_scripted(tmp_path: Path) -> None:
-    import asyncio
-
     from bot.demo import run_demo
 
     script = io.StringIO(
