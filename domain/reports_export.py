@@ -90,7 +90,8 @@ def build_zip(
                     report.person_name,
                     t(report.status.label),
                     key_label(report.period_key, t)
-                    + ("" if report.required else " " + t("(voluntary)")),
+                    if report.required
+                    else t("{period} (voluntary)").format(period=key_label(report.period_key, t)),
                     _local(report.submitted_at, zone),
                     t(_KIND_LABELS.get(report.kind, report.kind)),
                     report.file_name or "",

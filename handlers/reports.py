@@ -314,8 +314,7 @@ async def _confirm_and_forward(update: Update, ctx: BranchContext, view: ReportV
     ]
     status = await ctx.svc.reports.member_status(ctx.viewer)
     if status.required and status.outstanding:
-        lines.append(_("Still due:"))
-        lines.extend("• " + period_label(o.period, _) for o in status.outstanding)
+        lines.extend(_status_lines(status, _)[-len(status.outstanding) - 1 :])
     await reply(update, ctx, "\n".join(lines))
     for reviewer in await ctx.svc.reports.reviewers(view.branch_id, exclude_person=view.person_id):
         await send_for_review(ctx, reviewer, view)
@@ -339,17 +338,15 @@ def _review_markup(t: Gettext, view: ReportView) -> InlineKeyboardMarkup:
 
 
 def _review_header(t: Gettext, view: ReportView) -> str:
-    header = t(
-        "<b>Thought report</b> from {name} ({status}) for {period}, handed in {date}."
-    ).format(
+    period = key_label(view.period_key, t)
+    if not view.required:
+        period = t("{period} (voluntary)").format(period=period)
+    return t("<b>Thought report</b> from {name} ({status}) for {period}, handed in {date}.").format(
         name=esc(view.person_name),
         status=t(view.status.label),
-        period=key_label(view.period_key, t),
+        period=period,
         date=view.submitted_on.isoformat(),
     )
-    if not view.required:
-        header += " " + t("(voluntary)")
-    return header
 
 
 async def _guarded(
@@ -665,7 +662,7 @@ async def reports_command(update: Update, ctx: BranchContext) -> None:
         )
         period_text = key_label(report.period_key, _)
         if not report.required:
-            period_text += _("(voluntary)")
+            period_text = _("{period} (voluntary)").format(period=period_text)
         lines.append(
             "• "
             + _("{name} ({status}) — {period}, handed in {date}, {form}, {read}").format(

@@ -164,7 +164,7 @@ async def test_text_report_in_parts_acknowledged_and_commented(bot: Harness) -> 
     await sec.send("汇报认真，望继续加强理论学习。")
     assert "评语已发送给张预备" in (await sec.wait_reply()).text
     comment = await zhang.wait_reply()
-    assert "王书记 对你的2026年第3季度思想汇报写了评语" in comment.text
+    assert "王书记 对您的2026年第3季度思想汇报写了评语" in comment.text
     assert "汇报认真，望继续加强理论学习。" in comment.text
     await db(bot, "SELECT count(*) FROM report_comments", 1)
     await db(
@@ -225,6 +225,9 @@ async def test_wrong_file_types_are_refused(bot: Harness) -> None:
     # An executable renamed to .pdf is recognised by its content.
     await zhao.send_document(b"MZ\x90\x00virus", "汇报.pdf", "application/pdf")
     assert "不像是 PDF 文件" in (await zhao.wait_reply()).text
+    too_big = b"%PDF" + b"0" * (21 * 1024 * 1024)
+    await zhao.send_document(too_big, "大文件.pdf", "application/pdf")
+    assert "文件过大（21.0 MB），最大为 20 MB" in (await zhao.wait_reply()).text
     await db(bot, "SELECT count(*) FROM thought_reports", 0)
     await sec.expect_no_reply()
     # The dialog is still open: a proper file is then accepted.
@@ -522,3 +525,24 @@ async def test_export_zip_with_files_texts_and_index(bot: Harness) -> None:
 
     await sec.send("/export reports 2025Q1")
     assert "2025年第1季度没有思想汇报" in (await sec.wait_reply()).text
+
+
+async def test_failed_download_keeps_the_report_and_export_fetches_the_file(bot: Harness) -> None:
+    _branch, sec = await setup_branch(bot)
+    li = await member(bot, 2002, "李积极")
+    await li.send("/report")
+    await li.wait_reply()
+    bot.emu.inject_fault("getFile", status=500)
+    await li.send_document(PDF, "汇报.pdf", "application/pdf")
+    assert "思想汇报已提交（文档）" in (await li.wait_reply()).text
+    assert (await sec.wait_reply()).document is not None
+    await db(bot, "SELECT count(*) FROM thought_reports WHERE local_path IS NULL", 1)
+
+    await sec.send("/export reports 2026H2")
+    msg = await sec.wait_reply()
+    assert msg.document is not None
+    with zipfile.ZipFile(io.BytesIO(msg.document[2])) as zf:
+        assert [zf.read(n) for n in zf.namelist() if n.startswith("files/")] == [PDF]
+    await db(bot, "SELECT count(*) FROM thought_reports WHERE local_path IS NOT NULL", 1)
+    local = await bot.scalar("SELECT local_path FROM thought_reports")
+    assert (bot.settings.storage_dir / local).read_bytes() == PDF
