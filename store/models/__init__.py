@@ -14,6 +14,7 @@ from store.models.core import (
     ProcessedUpdate,
     TelegramAccount,
 )
+from store.models.reports import ReportComment, ReportNudge, ThoughtReport
 
 __all__ = [
     "AuditEntry",
@@ -26,5 +27,8 @@ __all__ = [
     "Organisation",
     "Person",
     "ProcessedUpdate",
+    "ReportComment",
+    "ReportNudge",
     "TelegramAccount",
+    "ThoughtReport",
 ]
