@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 from types import ModuleType
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 from bot.context import CURRENT_SCOPE, BranchApp, BranchContext, UpdateScope
 from bot.i18n import EN, ZH_HANS, negotiate_locale, translator
+from bot.limiter import RetryingRateLimiter
 from bot.runtime import Runtime
 from domain.roles import Audience, Role
 from domain.services import Services
@@ -28,6 +30,8 @@ from domain.viewer import TelegramUserInfo
 from handlers import dialog, errors, export, lang, membership, reports, start
 from handlers.dialog import DialogRouter
 from handlers.registry import PeriodicTask, Registry
+from scheduler.deliveries import deliver_due
+from scheduler.leader import LeaderLease
 from store.models import ProcessedUpdate
 from store.repositories import branch_members
 
@@ -123,14 +127,17 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     if rate_limiter:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+        limiter = RetryingRateLimiter(max_retries=3, backoff=settings.retry_backoff)
+        builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
     app: BranchApp = builder.build()
     registry = Registry()
     app.bot_data["runtime"] = runtime
     app.bot_data["registry"] = registry
     app.bot_data["dialogs"] = DialogRouter()
+    app.bot_data["leader"] = LeaderLease(runtime)
     for module in (*FEATURES, *FALLBACKS):
         module.register(app, registry)
+    registry.periodic("deliveries", timedelta(seconds=15), deliver_due)
     return app
 
 
@@ -141,16 +148,36 @@ async def _post_init(app: BranchApp) -> None:
 
 def schedule_periodic_tasks(app: BranchApp) -> None:
     """Put every feature's periodic task on PTB's job queue. APScheduler's default
-    misfire grace (1 s) would silently skip a late run: a late tick runs once instead."""
+    misfire grace (1 s) would silently skip a late run: a late tick runs once instead.
+
+    Only the instance holding the scheduler lease runs them (``scheduler.leader``): with
+    several instances on one database, each task runs in exactly one of them, and another
+    takes over within the lease time (30 s) when the leader dies."""
     registry: Registry = app.bot_data["registry"]
+    leader: LeaderLease = app.bot_data["leader"]
     if app.job_queue is None:
         log.warning("no job queue: periodic tasks are not scheduled")
         return
+
+    async def renew(ctx: BranchContext) -> None:
+        try:
+            await leader.ensure()
+        except Exception:
+            log.exception("could not renew the scheduler lease")
+
+    app.job_queue.run_repeating(
+        renew,
+        interval=leader.ttl / 3,
+        first=0.0,
+        name="leader-lease",
+        job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+    )
     for task in registry.periodic_tasks:
 
         async def run(ctx: BranchContext, task: PeriodicTask = task) -> None:
             try:
-                await task.run(ctx.application)
+                if await leader.ensure():
+                    await task.run(ctx.application)
             except Exception:
                 log.exception("periodic task %s failed", task.name)
 
@@ -165,7 +192,11 @@ def schedule_periodic_tasks(app: BranchApp) -> None:
 
 async def _post_shutdown(app: BranchApp) -> None:
     runtime: Runtime = app.bot_data["runtime"]
-    await runtime.db.dispose()
+    leader: LeaderLease = app.bot_data["leader"]
+    try:
+        await leader.release()
+    finally:
+        await runtime.db.dispose()
 
 
 def _commands(registry: Registry, audiences: frozenset[Audience], locale: str) -> list[BotCommand]:

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     storage_dir: Path = Field(default=Path("storage"), alias="BRANCHBOT_STORAGE_DIR")
     admin_chat_id: int | None = Field(default=None, alias="BRANCHBOT_ADMIN_CHAT_ID")
     log_level: str = Field(default="INFO", alias="BRANCHBOT_LOG_LEVEL")
+    log_format: str = Field(default="text", alias="BRANCHBOT_LOG_FORMAT")
+    retry_backoff: float = Field(default=0.5, ge=0.0, le=30.0, alias="BRANCHBOT_RETRY_BACKOFF")
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -65,6 +67,13 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r} (use e.g. Asia/Shanghai)") from exc
         return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _check_format(cls, value: str) -> str:
+        if value.lower() not in {"text", "json"}:
+            raise ValueError("must be text or json")
+        return value.lower()
 
     @field_validator("log_level")
     @classmethod

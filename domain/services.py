@@ -7,6 +7,7 @@ from functools import cached_property
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.clock import Clock
+from domain.deliveries import DeliveryService
 from domain.dialogs import DialogService
 from domain.membership import MembershipService
 from domain.reports import ReportService
@@ -23,6 +24,10 @@ class Services:
     @cached_property
     def membership(self) -> MembershipService:
         return MembershipService(self.session, self.clock)
+
+    @cached_property
+    def deliveries(self) -> DeliveryService:
+        return DeliveryService(self.session, self.clock)
 
     @cached_property
     def dialogs(self) -> DialogService:

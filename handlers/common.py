@@ -72,21 +72,58 @@ async def reply(
     markup: InlineKeyboardMarkup | None = None,
     **kwargs: Any,
 ) -> Message | None:
-    """Answer in the chat the update came from (HTML), splitting over-long text."""
+    """Answer in the chat the update came from (HTML), splitting over-long text.
+
+    If Telegram does not take the message (network error, 5xx after the limiter's
+    retries), it is queued for the delivery task instead of failing the update: the
+    user's action is kept, and the answer arrives late rather than never."""
     chat = update.effective_chat
     if chat is None:
         return None
+    return await send_html(ctx, chat.id, text, markup, **kwargs)
+
+
+async def send_html(
+    ctx: BranchContext,
+    chat_id: int,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+    **kwargs: Any,
+) -> Message | None:
     parts = split_text(text)
     sent: Message | None = None
     for index, part in enumerate(parts):
-        sent = await ctx.bot.send_message(
-            chat.id,
-            part,
-            parse_mode=ParseMode.HTML,
-            reply_markup=markup if index == len(parts) - 1 else None,
-            **kwargs,
-        )
+        part_markup = markup if index == len(parts) - 1 else None
+        try:
+            sent = await ctx.bot.send_message(
+                chat_id, part, parse_mode=ParseMode.HTML, reply_markup=part_markup, **kwargs
+            )
+        except Forbidden as exc:
+            log.warning("cannot message %s: %s", chat_id, exc)
+            await ctx.svc.membership.mark_blocked(chat_id)
+            return None
+        except BadRequest:
+            raise  # our mistake (bad HTML, bad markup): surface it
+        except TelegramError as exc:
+            log.warning("message to %s not accepted (%s); queued for retry", chat_id, exc)
+            for rest_index, rest in enumerate(parts[index:], start=index):
+                rest_markup = markup if rest_index == len(parts) - 1 else None
+                await ctx.svc.deliveries.queue(
+                    chat_id, rest, rest_markup.to_dict() if rest_markup else None, str(exc)
+                )
+            return None
     return sent
+
+
+async def edit(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Edit the message a button was pressed on; cosmetic, so failures are only logged."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        return
+    try:
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    except TelegramError as exc:
+        log.info("edit failed: %s", exc)
 
 
 async def answer_callback(update: Update, text: str | None = None, *, alert: bool = False) -> None:
@@ -95,7 +132,7 @@ async def answer_callback(update: Update, text: str | None = None, *, alert: boo
         return
     try:
         await query.answer(text=text, show_alert=alert)
-    except BadRequest as exc:  # too old / already answered: nothing useful to do
+    except TelegramError as exc:  # too old / already answered / network: nothing to do
         log.info("callback answer failed: %s", exc)
 
 
@@ -119,14 +156,7 @@ async def notify(
     locale = await locale_of(ctx, telegram_user_id)
     text, markup = render(translator(locale).gettext)
     try:
-        return await ctx.bot.send_message(
-            telegram_user_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
-        )
-    except Forbidden as exc:
+        return await send_html(ctx, telegram_user_id, text, markup)
+    except BadRequest as exc:  # e.g. chat not found: the user never started the bot
         log.warning("cannot message %s: %s", telegram_user_id, exc)
-        await ctx.svc.membership.mark_blocked(telegram_user_id)
-    except BadRequest as exc:
-        log.warning("cannot message %s: %s", telegram_user_id, exc)
-    except TelegramError as exc:
-        log.warning("message to %s failed: %s", telegram_user_id, exc)
-    return None
+        return None

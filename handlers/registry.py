@@ -39,7 +39,7 @@ class ExporterInfo:
 #: A periodic task: gets the Application; opens its own unit(s) of work
 #: (``app.bot_data["runtime"].unit_of_work()``) and must be idempotent (it may run again
 #: after a restart): record what was sent in the database with a unique key.
-PeriodicFn = Callable[[Any], Awaitable[None]]
+PeriodicFn = Callable[[Any], Awaitable[object]]
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,7 @@ def make_settings(emu: BotAPIEmulator, url: str, tmp_path: Path, **extra: Any) -
         TELEGRAM_API_BASE_FILE_URL=emu.base_file_url,
         DATABASE_URL=url,
         BRANCHBOT_STORAGE_DIR=tmp_path / "storage",
+        BRANCHBOT_RETRY_BACKOFF=0.01,
         **extra,
     )
 

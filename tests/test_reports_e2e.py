@@ -532,7 +532,7 @@ async def test_failed_download_keeps_the_report_and_export_fetches_the_file(bot:
     li = await member(bot, 2002, "李积极")
     await li.send("/report")
     await li.wait_reply()
-    bot.emu.inject_fault("getFile", status=500)
+    bot.emu.inject_fault("getFile", status=500, count=4)  # outlasts the retries
     await li.send_document(PDF, "汇报.pdf", "application/pdf")
     assert "思想汇报已提交（文档）" in (await li.wait_reply()).text
     assert (await sec.wait_reply()).document is not None

@@ -14,6 +14,7 @@ from store.models.core import (
     ProcessedUpdate,
     TelegramAccount,
 )
+from store.models.ops import Delivery, Lease
 from store.models.reports import ReportComment, ReportNudge, ThoughtReport
 
 __all__ = [
@@ -21,8 +22,10 @@ __all__ = [
     "Base",
     "BindCode",
     "Branch",
+    "Delivery",
     "DialogState",
     "JoinRequest",
+    "Lease",
     "Membership",
     "Organisation",
     "Person",

@@ -1,0 +1,90 @@
+"""Messages Telegram did not accept, kept for a later retry (at-least-once replies)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from domain.base import Service
+from store.models import Delivery
+
+MAX_ATTEMPTS = 8
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(15 * 2 ** max(attempts - 1, 0), 3600))
+
+
+@dataclass(frozen=True)
+class DueDelivery:
+    id: int
+    chat_id: int
+    text: str
+    reply_markup: dict[str, Any] | None
+    attempts: int
+
+
+class DeliveryService(Service):
+    async def queue(
+        self, chat_id: int, text: str, reply_markup: dict[str, Any] | None, error: str
+    ) -> int:
+        now = self.clock.now()
+        row = Delivery(
+            chat_id=chat_id,
+            text=text,
+            reply_markup=reply_markup,
+            status="pending",
+            attempts=1,
+            last_error=error[:255],
+            created_at=now,
+            next_attempt_at=now + backoff(1),
+        )
+        self.session.add(row)
+        await self.session.flush()
+        return row.id
+
+    async def claim_due(self, limit: int = 50) -> list[DueDelivery]:
+        """Due rows, each claimed atomically (status pending → sending) by this caller."""
+        now = self.clock.now()
+        rows = (
+            await self.session.scalars(
+                select(Delivery)
+                .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+                .order_by(Delivery.id)
+                .limit(limit)
+            )
+        ).all()
+        claimed: list[DueDelivery] = []
+        for row in rows:
+            result = await self.session.execute(
+                update(Delivery)
+                .where(Delivery.id == row.id, Delivery.status == "pending")
+                .values(status="sending")
+            )
+            if result.rowcount:  # type: ignore[attr-defined]
+                claimed.append(
+                    DueDelivery(row.id, row.chat_id, row.text, row.reply_markup, row.attempts)
+                )
+        return claimed
+
+    async def finish(self, delivery_id: int, outcome: str, error: str | None = None) -> None:
+        """``sent``, ``blocked``, or ``retry`` (back to pending with a backoff, or
+        ``failed`` after MAX_ATTEMPTS)."""
+        row = await self.session.get(Delivery, delivery_id)
+        if row is None:
+            return
+        if outcome == "retry":
+            row.attempts += 1
+            row.last_error = (error or "")[:255]
+            if row.attempts >= MAX_ATTEMPTS:
+                row.status = "failed"
+            else:
+                row.status = "pending"
+                row.next_attempt_at = self.clock.now() + backoff(row.attempts)
+        else:
+            row.status = outcome
+            row.last_error = (error or None) and error[:255]
+        await self.session.flush()
