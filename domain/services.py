@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.clock import Clock
 from domain.dialogs import DialogService
+from domain.fees import FeeService
 from domain.membership import MembershipService
 
 
@@ -26,3 +27,7 @@ class Services:
     @cached_property
     def dialogs(self) -> DialogService:
         return DialogService(self.session, self.clock)
+
+    @cached_property
+    def fees(self) -> FeeService:
+        return FeeService(self.session, self.clock)

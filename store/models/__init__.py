@@ -14,6 +14,13 @@ from store.models.core import (
     ProcessedUpdate,
     TelegramAccount,
 )
+from store.models.fees import (
+    FeeArrearsAlert,
+    FeeAssessment,
+    FeeRegisterEntry,
+    FeeSubmission,
+    FeeSubmissionMonth,
+)
 
 __all__ = [
     "AuditEntry",
@@ -21,6 +28,11 @@ __all__ = [
     "BindCode",
     "Branch",
     "DialogState",
+    "FeeArrearsAlert",
+    "FeeAssessment",
+    "FeeRegisterEntry",
+    "FeeSubmission",
+    "FeeSubmissionMonth",
     "JoinRequest",
     "Membership",
     "Organisation",
