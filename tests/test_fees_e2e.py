@@ -4,26 +4,34 @@ amount table set in chat and from the roster."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 import struct
 import zlib
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from bot.i18n import translator
 from domain.clock import FrozenClock
+from domain.errors import NotAllowed
 from domain.fee_rules import FeeBasis, Month
 from domain.membership import BranchInfo
 from domain.roster import RosterError, parse_roster
 from emulator import EmulatedUser
-from handlers.fees import check_arrears, send_fee_day_notice
+from handlers.fees import check_arrears, fee_day_extra, send_fee_day_notice
+from scheduler.hooks import REMINDER_EXTRAS
+from store.models import FeeAssessment, FeeRegisterEntry, Person, ProcessedUpdate
+from store.repositories import get_account
 from tests.harness import Harness, running_bot
+
+D = Decimal
 
 pytestmark = pytest.mark.e2e
 
@@ -80,6 +88,37 @@ async def setup_branch(bot: Harness) -> tuple[BranchInfo, EmulatedUser, Emulated
     return branch, sec, zhang, li
 
 
+async def settled(bot: Harness, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    """Wait until every update sent so far is committed: a handler's replies go out
+    before its transaction commits, so the database may lag the last message."""
+    wanted = set(bot.emu._history)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        async with bot.uow() as svc:
+            done = set((await svc.session.scalars(select(ProcessedUpdate.update_id))).all())
+        if wanted <= done:
+            return
+        if loop.time() > deadline:
+            raise AssertionError(f"updates not committed: {sorted(wanted - done)}")
+        await asyncio.sleep(0.02)
+
+
+async def assessments(bot: Harness) -> list[tuple[str, str, Decimal]]:
+    """The amount table's rows in the order recorded (portable: no SQL string functions)."""
+    async with bot.uow() as svc:
+        rows = (
+            await svc.session.execute(
+                select(Person.full_name, FeeAssessment.basis, FeeAssessment.amount)
+                .join(Person, Person.id == FeeAssessment.person_id)
+                .order_by(FeeAssessment.id)
+            )
+        ).all()
+    for _name, _basis, amount in rows:
+        assert isinstance(amount, Decimal)
+    return [(name, basis.value, amount) for name, basis, amount in rows]
+
+
 async def test_fee_day_notice_pay_one_month_with_screenshot_and_confirm(fbot: Harness) -> None:
     branch, sec, zhang, li = await setup_branch(fbot)
     zhao = await started(fbot, 2003, "赵五")
@@ -125,6 +164,7 @@ async def test_fee_day_notice_pay_one_month_with_screenshot_and_confirm(fbot: Ha
     assert "已由 王书记 确认" in report.text and report.buttons == []
     told = await zhang.wait_reply()
     assert "2026年3月" in told.text and "¥40.00" in told.text and "已登记" in told.text
+    await settled(fbot)
     rows = await fbot.scalar("SELECT count(*) FROM fee_register WHERE month = '2026-03'")
     assert rows == 1
     amount = await fbot.scalar("SELECT amount FROM fee_register")
@@ -133,6 +173,7 @@ async def test_fee_day_notice_pay_one_month_with_screenshot_and_confirm(fbot: Ha
     await sec.press_raw(report.message_id, "fee:1:ok")
     again = await sec.wait_callback_answer()
     assert again.show_alert and "已由 王书记 确认" in (again.text or "")
+    await settled(fbot)
     assert await fbot.scalar("SELECT count(*) FROM fee_register") == 1
 
     await zhang.send("/fees")
@@ -170,6 +211,7 @@ async def test_pay_several_months_query_then_pay_again(fbot: Harness) -> None:
     assert "有疑问" in report.text and report.buttons == []
     queried = await li.wait_reply()
     assert "金额与转账记录不符，请核对" in queried.text and "/fees" in queried.text
+    await settled(fbot)
     status = await fbot.scalar("SELECT status FROM fee_submissions")
     assert status == "queried"
     assert await fbot.scalar("SELECT count(*) FROM fee_register") == 0
@@ -186,11 +228,20 @@ async def test_pay_several_months_query_then_pay_again(fbot: Harness) -> None:
     await sec.press(report, "确认")
     await sec.wait_callback_answer()
     await li.wait_reply()
-    months = await fbot.scalar(
-        "SELECT group_concat(month || '=' || amount, ' ') FROM "
-        "(SELECT month, amount FROM fee_register ORDER BY month)"
-    )
-    assert months == "2026-01=60 2026-02=60 2026-03=60"
+    await settled(fbot)
+    async with fbot.uow() as svc:
+        entries = (
+            await svc.session.execute(
+                select(FeeRegisterEntry.month, FeeRegisterEntry.amount).order_by(
+                    FeeRegisterEntry.month
+                )
+            )
+        ).all()
+    assert [(m, a) for m, a in entries] == [
+        ("2026-01", D("60.00")),
+        ("2026-02", D("60.00")),
+        ("2026-03", D("60.00")),
+    ]
 
 
 async def test_secretary_month_view_owed_list_and_nudge(fbot: Harness) -> None:
@@ -247,10 +298,6 @@ async def test_arrears_alerts_at_three_and_six_months_once_each(
     sun = await started(fbot, 2007, "孙七")
     # The secretary pays, so only 孙七 falls behind.
     async with fbot.uow() as svc:
-        from sqlalchemy import select
-
-        from store.models import Person
-
         sec_person = (
             await svc.session.scalars(select(Person).where(Person.full_name == "王书记"))
         ).one()
@@ -260,8 +307,6 @@ async def test_arrears_alerts_at_three_and_six_months_once_each(
         )
     for month in range(1, 8):
         async with fbot.uow() as svc:
-            from store.models import FeeRegisterEntry
-
             svc.session.add(
                 FeeRegisterEntry(
                     branch_id=branch.id,
@@ -384,11 +429,12 @@ async def test_secretary_sets_a_fee_basis_in_chat(fbot: Harness) -> None:
     await sec.send("4500.50")
     done = await sec.wait_reply()
     assert "张三" in done.text and "¥45.01" in done.text and "2026年3月" in done.text
-    amounts = await fbot.scalar(
-        "SELECT group_concat(amount, ' ') FROM (SELECT amount FROM fee_assessments "
-        "WHERE person_id = (SELECT id FROM persons WHERE full_name = '张三') ORDER BY id)"
-    )
-    assert amounts == "40 45.01"
+    await settled(fbot)
+    assert await assessments(fbot) == [
+        ("张三", "employed", D("40.00")),
+        ("李四", "retired", D("60.00")),
+        ("张三", "employed", D("45.01")),
+    ]
     # Students pay the fixed default at once.
     await sec.send("/fees set")
     listing = await sec.wait_reply()
@@ -410,11 +456,12 @@ async def test_roster_fee_columns_good_bad_and_idempotent(fbot: Harness) -> None
     )
     result = await fbot.import_roster(branch.join_code, content)
     assert result.created == 4
-    rows = await fbot.scalar(
-        "SELECT group_concat(p.full_name || ':' || a.basis || ':' || a.amount, ' ') FROM "
-        "(SELECT * FROM fee_assessments ORDER BY id) a JOIN persons p ON p.id = a.person_id"
-    )
-    assert rows == "周一:employed:15 吴二:retired:50 郑三:student:0.2 王四:fixed:100"
+    assert await assessments(fbot) == [
+        ("周一", "employed", D("15.00")),
+        ("吴二", "retired", D("50.00")),
+        ("郑三", "student", D("0.20")),
+        ("王四", "fixed", D("100.00")),
+    ]
     again = await fbot.import_roster(branch.join_code, content)
     assert again.created == 0 and again.updated == 0
     assert await fbot.scalar("SELECT count(*) FROM fee_assessments") == 4
@@ -449,3 +496,84 @@ async def test_roster_fee_columns_good_bad_and_idempotent(fbot: Harness) -> None
     assert error.line == 2
     assert "第 2 行" in t(error.msgid).format(line=error.line, **error.params)
     assert await fbot.scalar("SELECT count(*) FROM persons WHERE full_name = '戊'") == 0
+
+
+async def test_fee_day_extra_renders_amount_and_paid_button(fbot: Harness) -> None:
+    _branch, sec, zhang, _li = await setup_branch(fbot)
+    assert REMINDER_EXTRAS["fee_day"].count(fee_day_extra) == 1  # once, however many apps
+    t = translator("zh_Hans").gettext
+    async with fbot.uow() as svc:
+        ids = dict((await svc.session.execute(select(Person.full_name, Person.id))).all())
+        extra = await fee_day_extra(svc, ids["张三"], date(2026, 3, 27), t)
+        assert extra is not None
+        assert extra.lines == ["2026年3月应缴党费：<b>¥40.00</b>"]
+        [[paid]] = extra.buttons
+        assert paid.text == "✅ 已缴 2026年3月（¥40.00）"
+        assert paid.callback_data == f"fee:{ids['张三']}:pay:2026-03"
+        assert await fee_day_extra(svc, ids["赵五"], date(2026, 3, 27), t) is None
+        li = await fee_day_extra(svc, ids["李四"], date(2026, 3, 27), t)
+        assert li is not None and "共欠缴 3 个月，合计 ¥180.00。" in li.lines
+        assert [b.text for row in li.buttons for b in row][-1] == "✅ 一次缴清 3 个月（¥180.00）"
+
+    # Paid: the reminder says so and offers no button.
+    await zhang.send("/fees")
+    view = await zhang.wait_reply()
+    await zhang.press(view, "已缴 2026年3月")
+    prompt = await zhang.wait_reply()
+    await zhang.press(prompt, "直接提交")
+    await zhang.wait_reply()
+    # A double tap on "submit" does not report twice.
+    await zhang.press_raw(prompt.message_id, "fee:0:submit")
+    assert "没有待提交" in ((await zhang.wait_callback_answer()).text or "")
+    await settled(fbot)
+    assert await fbot.scalar("SELECT count(*) FROM fee_submissions") == 1
+    # Nor does tapping "Paid" again for a month already reported.
+    await zhang.press_raw(view.message_id, view.buttons[0][0].callback_data or "")
+    assert "等待支部书记确认" in ((await zhang.wait_callback_answer()).text or "")
+    # Someone else's "Paid" button is refused.
+    await zhang.press_raw(view.message_id, f"fee:{ids['李四']}:pay:2026-03")
+    assert "不是给您的" in ((await zhang.wait_callback_answer()).text or "")
+    report = await sec.wait_reply()
+    await sec.press(report, "确认")
+    await sec.wait_callback_answer()
+    await settled(fbot)
+    async with fbot.uow() as svc:
+        extra = await fee_day_extra(svc, ids["张三"], date(2026, 3, 27), t)
+        assert extra is not None and extra.buttons == []
+        assert extra.lines == ["您 2026年3月 的党费已缴纳，谢谢！"]
+
+
+async def test_register_corrections_are_new_rows(fbot: Harness) -> None:
+    _branch, sec, zhang, _li = await setup_branch(fbot)
+    await zhang.send("/fees")
+    view = await zhang.wait_reply()
+    await zhang.press(view, "已缴 2026年3月")
+    prompt = await zhang.wait_reply()
+    await zhang.press(prompt, "直接提交")
+    await zhang.wait_reply()
+    report = await sec.wait_reply()
+    await sec.press(report, "确认")
+    await sec.wait_callback_answer()
+    await settled(fbot)
+    async with fbot.uow() as svc:
+        sec_account = await get_account(svc.session, 1001)
+        member_account = await get_account(svc.session, 2001)
+        assert sec_account is not None and member_account is not None
+        secretary = await svc.membership.viewer_for(sec_account)
+        member = await svc.membership.viewer_for(member_account)
+        entry = (await svc.session.scalars(select(FeeRegisterEntry))).one()
+        with pytest.raises(NotAllowed):
+            await svc.fees.correct(member, entry.id, D("45.00"), "")
+        correction = await svc.fees.correct(secretary, entry.id, D("45.00"), "多缴 5 元")
+        assert correction.corrects_id == entry.id and correction.amount == D("5.00")
+    async with fbot.uow() as svc:
+        rows = (
+            await svc.session.execute(
+                select(FeeRegisterEntry.amount, FeeRegisterEntry.corrects_id).order_by(
+                    FeeRegisterEntry.id
+                )
+            )
+        ).all()
+        assert [(a, c) for a, c in rows] == [(D("40.00"), None), (D("5.00"), entry.id)]
+        march = (await svc.fees.member_fees(entry.person_id)).state(Month(2026, 3))
+        assert march is not None and march.paid == D("45.00")
