@@ -148,6 +148,26 @@ def missing() -> list[str]:
     return problems
 
 
+def clashes() -> list[str]:
+    """The same msgid translated differently in two domains: all domains of a locale are
+    merged at run time, so one of them would silently win."""
+    problems: list[str] = []
+    for locale in SUPPORTED_LOCALES:
+        seen: dict[object, tuple[str, object]] = {}
+        for po in sorted((LOCALES_DIR / locale / "LC_MESSAGES").glob("*.po")):
+            for message in load(po, locale):
+                if not message.id or not message.string:
+                    continue
+                key = message.id
+                if key in seen and seen[key][1] != message.string:
+                    problems.append(
+                        f"{locale}: {key!r} is {seen[key][1]!r} in {seen[key][0]} but "
+                        f"{message.string!r} in {po.stem}"
+                    )
+                seen.setdefault(key, (po.stem, message.string))
+    return problems
+
+
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "check"
     if command == "update":
@@ -157,7 +177,7 @@ def main(argv: list[str]) -> int:
         force = "--force" in rest
         fill_hant(force=force, domains=[a for a in rest if not a.startswith("-")] or None)
     elif command == "check":
-        problems = missing()
+        problems = missing() + clashes()
         for line in problems:
             print(line)
         return 1 if problems else 0

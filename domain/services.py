@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.clock import Clock
 from domain.deliveries import DeliveryService
 from domain.dialogs import DialogService
+from domain.fees import FeeService
 from domain.membership import MembershipService
 from domain.reports import ReportService
 
@@ -36,3 +37,7 @@ class Services:
     @cached_property
     def reports(self) -> ReportService:
         return ReportService(self.session, self.clock)
+
+    @cached_property
+    def fees(self) -> FeeService:
+        return FeeService(self.session, self.clock)

@@ -66,6 +66,11 @@ class Harness:
         async with self.uow() as svc:
             return await svc.membership.import_roster(join_code, rows)
 
+    async def orm_scalar(self, statement: Any) -> Any:
+        """A value read through the ORM (typed columns such as Money)."""
+        async with self.runtime.db.session() as session:
+            return (await session.execute(statement)).scalar()
+
     async def scalar(self, sql: str, **params: Any) -> Any:
         from sqlalchemy import text
 

@@ -512,7 +512,7 @@ async def test_export_zip_with_files_texts_and_index(bot: Harness) -> None:
     ws = wb.active
     rows = list(ws.iter_rows(values_only=True))
     assert rows[0][0] == "思想汇报——2026年第3季度"
-    assert rows[1][:4] == ("编号", "姓名", "身份", "计入期间")
+    assert rows[1][:4] == ("序号", "姓名", "身份", "计入期间")
     body = {r[1]: r for r in rows[2:]}
     assert set(body) == {"张预备", "李积极", "赵发展"}
     assert body["张预备"][2] == "预备党员" and body["张预备"][3] == "2026年第3季度"

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import store.models  # noqa: F401  (registers every table)
-from store.models.base import Base, UTCDateTime
+from store.models.base import Base, Money, UTCDateTime
 
 config = context.config
 target_metadata = Base.metadata
@@ -20,6 +20,9 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[Fa
     """Render app-specific column types as plain SQLAlchemy types in migrations."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, Money):
+        return 'sa.Numeric(12, 2).with_variant(sa.BigInteger(), "sqlite")'
+
     return False
 
 

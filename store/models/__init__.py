@@ -14,6 +14,13 @@ from store.models.core import (
     ProcessedUpdate,
     TelegramAccount,
 )
+from store.models.fees import (
+    FeeArrearsAlert,
+    FeeAssessment,
+    FeeRegisterEntry,
+    FeeSubmission,
+    FeeSubmissionMonth,
+)
 from store.models.ops import Delivery, Lease
 from store.models.reports import ReportComment, ReportNudge, ThoughtReport
 
@@ -24,6 +31,11 @@ __all__ = [
     "Branch",
     "Delivery",
     "DialogState",
+    "FeeArrearsAlert",
+    "FeeAssessment",
+    "FeeRegisterEntry",
+    "FeeSubmission",
+    "FeeSubmissionMonth",
     "JoinRequest",
     "Lease",
     "Membership",

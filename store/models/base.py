@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Numeric
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -19,6 +20,8 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+FEN = Decimal("0.01")
 
 #: Autoincrement 64-bit keys (SQLite only autoincrements INTEGER PRIMARY KEY).
 BigIntPK = BigInteger().with_variant(Integer, "sqlite")
@@ -61,3 +64,36 @@ def str_enum(enum_cls: type[enum.Enum], length: int = 24) -> SAEnum:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime()}  # noqa: RUF012
+
+
+class Money(TypeDecorator[Decimal]):
+    """Money in yuan as an exact ``Decimal`` with two places. PostgreSQL stores
+    ``NUMERIC(12, 2)``; SQLite (whose NUMERIC is a float) stores whole fen as an integer.
+    Never a float anywhere."""
+
+    impl = Numeric(12, 2, asdecimal=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(12, 2, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, float):
+            raise TypeError("money must be a Decimal, not a float")
+        amount = Decimal(value)
+        if amount != amount.quantize(FEN):
+            raise ValueError(f"money has more than two decimal places: {amount}")
+        if dialect.name == "sqlite":
+            return int(amount * 100)
+        return amount.quantize(FEN)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return (Decimal(int(value)) / 100).quantize(FEN)
+        return Decimal(value).quantize(FEN)
