@@ -14,6 +14,7 @@ from store.models.core import (
     ProcessedUpdate,
     TelegramAccount,
 )
+from store.models.quiz import QuizAttempt, QuizExam, QuizItem, QuizQuestion
 
 __all__ = [
     "AuditEntry",
@@ -26,5 +27,9 @@ __all__ = [
     "Organisation",
     "Person",
     "ProcessedUpdate",
+    "QuizAttempt",
+    "QuizExam",
+    "QuizItem",
+    "QuizQuestion",
     "TelegramAccount",
 ]
