@@ -5,6 +5,7 @@ server-side timer, results, the monthly leaderboard and points for good results.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import random
@@ -15,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -782,7 +783,17 @@ class QuizService(Service):
 
     async def _finish(self, attempt: QuizAttempt, *, expired: bool) -> AttemptResult:
         now = self.clock.now()
-        attempt.status = EXPIRED if expired else FINISHED
+        status = EXPIRED if expired else FINISHED
+        # Claim the attempt: a tick and a late answer (or two instances) finish it once.
+        claimed = await self.session.execute(
+            update(QuizAttempt)
+            .where(QuizAttempt.id == attempt.id, QuizAttempt.status == OPEN)
+            .values(status=status, finished_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(claimed, "rowcount", 1) != 1:
+            raise Conflict(N_("This quiz is already over."))
+        attempt.status = status
         attempt.finished_at = now
         attempt.score = percent(attempt.correct, attempt.question_count)
         exam = await self.session.get(QuizExam, attempt.exam_id) if attempt.exam_id else None
@@ -862,7 +873,13 @@ class QuizService(Service):
                 QuizAttempt.deadline < self.clock.now(),
             )
         )
-        return [await self._finish(a, expired=True) for a in rows.all()]
+        results = []
+        for attempt in rows.all():
+            try:
+                results.append(await self._finish(attempt, expired=True))
+            except Conflict:  # finished meanwhile by a late answer
+                continue
+        return results
 
     # -- exams -----------------------------------------------------------------------
     async def exam_pool_size(self, viewer: Viewer) -> int:
@@ -1094,7 +1111,16 @@ class QuizService(Service):
                     )
                 )
             ).all():
-                await self._finish(attempt, expired=True)
+                with contextlib.suppress(Conflict):
+                    await self._finish(attempt, expired=True)
+            claimed = await self.session.execute(
+                update(QuizExam)
+                .where(QuizExam.id == exam.id, QuizExam.results_sent_at.is_(None))
+                .values(results_sent_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(claimed, "rowcount", 1) != 1:
+                continue
             exam.results_sent_at = now
             secretaries = await self._secretaries(exam.branch_id)
             out.append((await self._results(exam), secretaries))

@@ -289,7 +289,7 @@ def results_text(t: Gettext, res: ExamResults) -> str:
         "missing": t("not taken"),
     }
     for row in res.rows:
-        score = f" {row.score}" if row.score is not None else ""
+        score = " " + t("{score} points").format(score=row.score) if row.score is not None else ""
         late = " " + t("(time ran out)") if row.expired else ""
         lines.append(f"• {esc(row.name)}（{t(row.status.label)}）{score} {labels[row.state]}{late}")
     return "\n".join(lines)

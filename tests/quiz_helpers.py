@@ -60,16 +60,24 @@ async def item_of(bot: Harness, msg: BotMessage) -> tuple[int, str, list[int]]:
     data = [b.callback_data for row in msg.buttons for b in row if b.callback_data]
     cb = parse(data[0])
     assert cb is not None
-    async with bot.runtime.db.session() as session:
-        row = (
-            await session.execute(
-                text(
-                    "SELECT q.kind, q.answer FROM quiz_items i "
-                    "JOIN quiz_questions q ON q.id = i.question_id WHERE i.id = :id"
-                ),
-                {"id": cb.id},
-            )
-        ).one()
+    import asyncio
+
+    row = None
+    for _ in range(150):  # the bot commits just after sending the message
+        async with bot.runtime.db.session() as session:
+            row = (
+                await session.execute(
+                    text(
+                        "SELECT q.kind, q.answer FROM quiz_items i "
+                        "JOIN quiz_questions q ON q.id = i.question_id WHERE i.id = :id"
+                    ),
+                    {"id": cb.id},
+                )
+            ).first()
+        if row is not None:
+            break
+        await asyncio.sleep(0.02)
+    assert row is not None
     answer = row[1] if isinstance(row[1], list) else json.loads(row[1])
     return cb.id, str(row[0]), list(answer)
 
@@ -77,7 +85,7 @@ async def item_of(bot: Harness, msg: BotMessage) -> tuple[int, str, list[int]]:
 async def use_only_branch_bank(bot: Harness, sec: EmulatedUser, filename: str = "bank.csv") -> None:
     """The secretary imports BRANCH_BANK_CSV through the chat and turns the shared bank off."""
     await sec.send("/questions")
-    shared, info = await sec.wait_replies(2)
+    shared, _info = await sec.wait_replies(2)
     assert "共享" in shared.text
     await sec.press(shared, "只用本支部")
     assert (await sec.wait_callback_answer()).text == "已完成。"
@@ -86,15 +94,13 @@ async def use_only_branch_bank(bot: Harness, sec: EmulatedUser, filename: str = 
     assert "新增 10" in done.text, done.text
 
 
-async def settled(
-    bot: Harness, sql: str, expected: Any, timeout: float = 3.0, **params: Any
-) -> Any:
+async def settled(bot: Harness, sql: str, expected: Any, **params: Any) -> Any:
     """The value of ``sql`` once it equals ``expected`` (the bot commits an update's
     transaction just after its last message was sent), or the last value seen."""
     import asyncio
     import time
 
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + 3.0
     value = await bot.scalar(sql, **params)
     while value != expected and time.monotonic() < deadline:
         await asyncio.sleep(0.02)
