@@ -899,7 +899,10 @@ async def import_step(update: Update, ctx: BranchContext, dialog: Dialog) -> Non
     await reply(
         update,
         ctx,
-        _("Imported {file}: {created} new, {updated} updated, {unchanged} unchanged.").format(
+        _(
+            "Imported {file} into the question bank: {created} new, {updated} updated, "
+            "{unchanged} unchanged."
+        ).format(
             file=esc(filename),
             created=summary.created,
             updated=summary.updated,
