@@ -107,8 +107,10 @@ def test_parse_answer_letters_roundtrip(kind: QuestionKind, picks: list[int], n:
     try:
         result = parse_answer(kind, letters, n)
     except ValueError:
-        assert len(set(picks)) != len(picks) or max(picks) >= n or (
-            (len(picks) == 1) != (kind is QuestionKind.SINGLE)
+        assert (
+            len(set(picks)) != len(picks)
+            or max(picks) >= n
+            or ((len(picks) == 1) != (kind is QuestionKind.SINGLE))
         )
         return
     assert list(result) == sorted(set(picks)) and len(set(picks)) == len(picks)
