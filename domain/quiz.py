@@ -849,13 +849,13 @@ class QuizService(Service):
     async def _grant(
         self, person_id: int, day: date, source: str, ref: str, exam: QuizExam | None
     ) -> bool:
-        """Record the quiz catalogue item in the points ledger, once per (source, ref)."""
-        points: Any = getattr(self.services, "points", None) if self.services else None
-        grant = getattr(points, "grant_system", None)
-        if grant is None:  # the points ledger is not part of this build
+        """Record the quiz catalogue item in the points ledger, once per (source, ref):
+        practice once per member and month, an exam once per member and exam (the
+        item's own per-quarter cap applies on top)."""
+        if self.services is None:
             return False
-        note = exam.title if exam is not None else None
-        entry = await grant(
+        note = exam.title[:200] if exam is not None else None
+        entry = await self.services.points.grant_system(
             person_id, POINTS_ITEM, occurred_on=day, source=source, source_ref=ref, note=note
         )
         return entry is not None

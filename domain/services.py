@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.clock import Clock
 from domain.dialogs import DialogService
 from domain.membership import MembershipService
+from domain.points import PointsService
 from domain.quiz import QuizService
 
 
@@ -27,6 +28,10 @@ class Services:
     @cached_property
     def dialogs(self) -> DialogService:
         return DialogService(self.session, self.clock)
+
+    @cached_property
+    def points(self) -> PointsService:
+        return PointsService(self.session, self.clock)
 
     @cached_property
     def quiz(self) -> QuizService:

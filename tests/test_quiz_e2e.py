@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
+from emulator import BotMessage, EmulatedUser
 from tests.harness import Harness
 from tests.quiz_helpers import item_of, settled, setup_branch, started, use_only_branch_bank
 
@@ -165,6 +166,7 @@ async def test_practice_with_quiz_polls_and_recent_questions_avoided(bot: Harnes
         await member.answer_poll(poll["id"], choice)
     result = await member.wait_reply()
     assert "答对 9 题" in result.text and "90 分" in result.text
+    assert "已记入积分台账" in result.text  # 90 ≥ 80: the quiz catalogue item
     assert await settled(bot, "SELECT count(*) FROM quiz_items WHERE correct = 1", 9) == 9
 
     # The next round avoids the ten questions just seen.
@@ -190,3 +192,39 @@ async def test_stranger_poll_vote_is_refused(bot: Harness) -> None:
     answered = await bot.scalar("SELECT count(*) FROM quiz_items WHERE answered_at IS NOT NULL")
     assert answered == 0
     await member.expect_no_reply(0.2)
+
+
+async def play_polls(member: EmulatedUser, wrong: int) -> BotMessage:
+    """Answer a /quiz poll round, the first ``wrong`` questions wrongly; the result."""
+    await member.send("/quiz poll")
+    await member.wait_reply()
+    for position in range(1, 11):
+        poll = (await member.wait_reply()).poll
+        assert poll is not None
+        right = poll["correct_option_ids"]
+        bad = [i for i in range(len(poll["options"])) if i not in right][:1]
+        await member.answer_poll(poll["id"], bad if position <= wrong else right)
+    return await member.wait_reply()
+
+
+async def test_points_granted_once_per_month_for_practice(bot: Harness) -> None:
+    await setup_branch(bot)
+    member = await started(bot, 2001, "张三")
+    low = await play_polls(member, wrong=3)  # 70: no points
+    assert "70 分" in low.text and "已记入积分台账" not in low.text
+    first = await play_polls(member, wrong=2)  # 80: points
+    assert "80 分" in first.text and "已记入积分台账" in first.text
+    second = await play_polls(member, wrong=0)  # 100, same month: not again
+    assert "100 分" in second.text and "已记入积分台账" not in second.text
+    ledger = await settled(bot, "SELECT count(*) FROM point_ledger WHERE source = 'quiz'", 1)
+    assert ledger == 1
+    ref = await bot.scalar("SELECT source_ref FROM point_ledger WHERE source = 'quiz'")
+    person = await bot.scalar(
+        "SELECT person_id FROM telegram_accounts WHERE telegram_user_id = 2001"
+    )
+    assert ref.startswith(f"practice:{person}:")
+    item = await bot.scalar(
+        "SELECT i.key FROM point_ledger l JOIN point_items i ON i.id = l.item_id "
+        "WHERE l.source = 'quiz'"
+    )
+    assert item == "study_quiz_passed"

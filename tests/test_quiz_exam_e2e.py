@@ -141,6 +141,7 @@ async def test_exam_timer_second_sitting_and_results(tbot: Harness, clock: Froze
         await answer_right(bot, target, await target.wait_reply())
     passed = await target.wait_reply()
     assert "100 分" in passed.text and "合格 ✅" in passed.text
+    assert "已记入积分台账" in passed.text and "已记入积分台账" not in result.text
     to_sec = await sec.wait_reply()
     assert "钱发展：100 分 — 合格 ✅" in to_sec.text
 
@@ -160,6 +161,12 @@ async def test_exam_timer_second_sitting_and_results(tbot: Harness, clock: Froze
     compact = results.text.replace(" ", "")
     assert "赵积极（入党积极分子）67分不合格❌（超时结束）" in compact
     assert "钱发展（发展对象）100分合格✅" in compact
+    ledger = await bot.scalar("SELECT source_ref FROM point_ledger WHERE source = 'exam'")
+    target_person = await bot.scalar(
+        "SELECT person_id FROM telegram_accounts WHERE telegram_user_id = 2004"
+    )
+    assert ledger == f"exam:{exam_id}:{target_person}"
+    assert await bot.scalar("SELECT count(*) FROM point_ledger") == 1
     # Members may not read the results.
     await member.press_raw(listing.message_id, f"ex:{exam_id}:res")
     assert "支部书记" in ((await member.wait_callback_answer()).text or "")

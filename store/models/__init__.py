@@ -14,6 +14,18 @@ from store.models.core import (
     ProcessedUpdate,
     TelegramAccount,
 )
+from store.models.points import (
+    ClaimStatus,
+    LedgerEntry,
+    LedgerKind,
+    PointBlock,
+    PointClaim,
+    PointItem,
+    QuarterClose,
+    QuarterScore,
+    RankingPublication,
+    ReviewDigest,
+)
 from store.models.quiz import QuizAttempt, QuizExam, QuizItem, QuizQuestion
 
 __all__ = [
@@ -21,15 +33,25 @@ __all__ = [
     "Base",
     "BindCode",
     "Branch",
+    "ClaimStatus",
     "DialogState",
     "JoinRequest",
+    "LedgerEntry",
+    "LedgerKind",
     "Membership",
     "Organisation",
     "Person",
+    "PointBlock",
+    "PointClaim",
+    "PointItem",
     "ProcessedUpdate",
+    "QuarterClose",
+    "QuarterScore",
     "QuizAttempt",
     "QuizExam",
     "QuizItem",
     "QuizQuestion",
+    "RankingPublication",
+    "ReviewDigest",
     "TelegramAccount",
 ]

@@ -1,7 +1,7 @@
 """quiz
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-22 00:19:18.444873
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = '0004'
-down_revision: str | Sequence[str] | None = '0001'
+down_revision: str | Sequence[str] | None = '0002'  # 0001 on feat/quiz before merging feat/points
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
