@@ -228,3 +228,20 @@ async def test_points_granted_once_per_month_for_practice(bot: Harness) -> None:
         "WHERE l.source = 'quiz'"
     )
     assert item == "study_quiz_passed"
+
+
+async def test_monthly_leaderboard(bot: Harness) -> None:
+    await setup_branch(bot)
+    a = await started(bot, 2001, "张三")
+    b = await started(bot, 2002, "李四")
+    await a.send("/quiz top")
+    assert "本月还没有人答题" in (await a.wait_reply()).text
+    await play_polls(a, wrong=1)
+    await play_polls(b, wrong=4)
+    await settled(bot, "SELECT count(*) FROM quiz_items WHERE answered_at IS NOT NULL", 20)
+    await b.send("/quiz top")
+    board = await b.wait_reply()
+    lines = board.text.splitlines()
+    assert "知识竞赛排行" in lines[0]
+    assert lines[1] == "1. 张三 — 答对 9/10 题"
+    assert lines[2] == "2. 李四 — 答对 6/10 题 👈"
