@@ -23,9 +23,11 @@ app = typer.Typer(
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
 branch_app = typer.Typer(no_args_is_help=True, help="Branches.")
 roster_app = typer.Typer(no_args_is_help=True, help="The branch roster (党员花名册).")
+questions_app = typer.Typer(no_args_is_help=True, help="The question bank (题库).")
 app.add_typer(db_app, name="db")
 app.add_typer(branch_app, name="branch")
 app.add_typer(roster_app, name="roster")
+app.add_typer(questions_app, name="questions")
 
 _ = translator(DEFAULT_LOCALE).gettext
 
@@ -139,6 +141,50 @@ def roster_import(
     )
     for person_name, code in result.codes:
         typer.echo(f"{person_name}\t{code}")
+
+
+@questions_app.command("import")
+def questions_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    branch: Annotated[
+        str | None,
+        typer.Option("--branch", help="The branch's join code (default: the shared bank)"),
+    ] = None,
+) -> None:
+    """Import questions (YAML, CSV or XLSX) into a branch's bank or the shared bank."""
+    settings = _settings()
+    from domain.errors import DomainError
+    from domain.quiz import ImportSummary
+    from domain.quiz_bank import BankError, parse_bank
+    from domain.quiz_messages import IMPORTED, NOTHING_IMPORTED
+
+    try:
+        questions = parse_bank(file.read_bytes(), file.name)
+
+        async def go() -> ImportSummary:
+            async with _runtime(settings) as runtime, runtime.unit_of_work() as svc:
+                branch_id = (await svc.membership.branch_by_code(branch)).id if branch else None
+                await svc.quiz.ensure_starter_bank()
+                return await svc.quiz.import_questions(
+                    questions, branch_id=branch_id, filename=file.name
+                )
+
+        summary = asyncio.run(go())
+    except BankError as exc:
+        for err in exc.errors:
+            typer.echo(_(err.msgid).format(line=err.line, **err.params), err=True)
+        raise _fail(_(NOTHING_IMPORTED).format(file=file.name)) from None
+    except DomainError as exc:
+        raise _fail(_(exc.msgid).format(**exc.params)) from None
+    typer.echo(
+        _(IMPORTED).format(
+            file=file.name,
+            bank=summary.bank or "-",
+            created=summary.created,
+            updated=summary.updated,
+            unchanged=summary.unchanged,
+        )
+    )
 
 
 @app.command()

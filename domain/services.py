@@ -11,6 +11,8 @@ from domain.deliveries import DeliveryService
 from domain.dialogs import DialogService
 from domain.fees import FeeService
 from domain.membership import MembershipService
+from domain.points import PointsService
+from domain.quiz import QuizService
 from domain.reports import ReportService
 
 
@@ -41,3 +43,11 @@ class Services:
     @cached_property
     def fees(self) -> FeeService:
         return FeeService(self.session, self.clock)
+
+    @cached_property
+    def points(self) -> PointsService:
+        return PointsService(self.session, self.clock)
+
+    @cached_property
+    def quiz(self) -> QuizService:
+        return QuizService(self.session, self.clock, self)

@@ -287,7 +287,6 @@ class _Poll:
         }
         if self.correct_option_ids is not None:
             data["correct_option_ids"] = list(self.correct_option_ids)
-            data["correct_option_id"] = self.correct_option_ids[0]
         if self.explanation:
             data["explanation"] = self.explanation
         if self.open_period is not None:

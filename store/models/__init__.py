@@ -22,6 +22,19 @@ from store.models.fees import (
     FeeSubmissionMonth,
 )
 from store.models.ops import Delivery, Lease
+from store.models.points import (
+    ClaimStatus,
+    LedgerEntry,
+    LedgerKind,
+    PointBlock,
+    PointClaim,
+    PointItem,
+    QuarterClose,
+    QuarterScore,
+    RankingPublication,
+    ReviewDigest,
+)
+from store.models.quiz import QuizAttempt, QuizExam, QuizItem, QuizQuestion
 from store.models.reports import ReportComment, ReportNudge, ThoughtReport
 
 __all__ = [
@@ -29,6 +42,7 @@ __all__ = [
     "Base",
     "BindCode",
     "Branch",
+    "ClaimStatus",
     "Delivery",
     "DialogState",
     "FeeArrearsAlert",
@@ -38,12 +52,25 @@ __all__ = [
     "FeeSubmissionMonth",
     "JoinRequest",
     "Lease",
+    "LedgerEntry",
+    "LedgerKind",
     "Membership",
     "Organisation",
     "Person",
+    "PointBlock",
+    "PointClaim",
+    "PointItem",
     "ProcessedUpdate",
+    "QuarterClose",
+    "QuarterScore",
+    "QuizAttempt",
+    "QuizExam",
+    "QuizItem",
+    "QuizQuestion",
+    "RankingPublication",
     "ReportComment",
     "ReportNudge",
+    "ReviewDigest",
     "TelegramAccount",
     "ThoughtReport",
 ]
