@@ -25,7 +25,7 @@ from bot.runtime import Runtime
 from domain.roles import Audience, Role
 from domain.services import Services
 from domain.viewer import TelegramUserInfo
-from handlers import dialog, errors, export, lang, membership, start
+from handlers import calendar, dialog, errors, export, lang, membership, start
 from handlers.dialog import DialogRouter
 from handlers.registry import PeriodicTask, Registry
 from store.models import ProcessedUpdate
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 #: Feature modules, in registration order. ``dialog`` and ``errors`` come last: they
 #: take what no feature handler matched.
-FEATURES: Sequence[ModuleType] = (start, lang, membership, export)
+FEATURES: Sequence[ModuleType] = (start, lang, membership, export, calendar)
 FALLBACKS: Sequence[ModuleType] = (dialog, errors)
 
 #: Placeholder token for the local emulator (demo, tests); never a real token.

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.clock import Clock
 from domain.dialogs import DialogService
 from domain.membership import MembershipService
+from domain.reminders import RemindersService
 
 
 class Services:
@@ -26,3 +27,7 @@ class Services:
     @cached_property
     def dialogs(self) -> DialogService:
         return DialogService(self.session, self.clock)
+
+    @cached_property
+    def reminders(self) -> RemindersService:
+        return RemindersService(self.session, self.clock)

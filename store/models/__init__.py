@@ -14,17 +14,29 @@ from store.models.core import (
     ProcessedUpdate,
     TelegramAccount,
 )
+from store.models.reminders import (
+    CalendarRule,
+    ReminderOccurrence,
+    ReminderOutbox,
+    ReminderPreference,
+    ReminderRule,
+)
 
 __all__ = [
     "AuditEntry",
     "Base",
     "BindCode",
     "Branch",
+    "CalendarRule",
     "DialogState",
     "JoinRequest",
     "Membership",
     "Organisation",
     "Person",
     "ProcessedUpdate",
+    "ReminderOccurrence",
+    "ReminderOutbox",
+    "ReminderPreference",
+    "ReminderRule",
     "TelegramAccount",
 ]
