@@ -27,7 +27,19 @@ from bot.runtime import Runtime
 from domain.roles import Audience, Role
 from domain.services import Services
 from domain.viewer import TelegramUserInfo
-from handlers import dialog, errors, export, fees, lang, membership, points, quiz, reports, start
+from handlers import (
+    calendar,
+    dialog,
+    errors,
+    export,
+    fees,
+    lang,
+    membership,
+    points,
+    quiz,
+    reports,
+    start,
+)
 from handlers.dialog import DialogRouter
 from handlers.registry import PeriodicTask, Registry
 from scheduler.deliveries import deliver_due
@@ -39,7 +51,17 @@ log = logging.getLogger(__name__)
 
 #: Feature modules, in registration order. ``dialog`` and ``errors`` come last: they
 #: take what no feature handler matched.
-FEATURES: Sequence[ModuleType] = (start, lang, membership, export, reports, fees, points, quiz)
+FEATURES: Sequence[ModuleType] = (
+    start,
+    lang,
+    membership,
+    export,
+    reports,
+    fees,
+    points,
+    quiz,
+    calendar,
+)
 FALLBACKS: Sequence[ModuleType] = (dialog, errors)
 
 #: Placeholder token for the local emulator (demo, tests); never a real token.

@@ -13,6 +13,7 @@ from domain.fees import FeeService
 from domain.membership import MembershipService
 from domain.points import PointsService
 from domain.quiz import QuizService
+from domain.reminders import RemindersService
 from domain.reports import ReportService
 
 
@@ -51,3 +52,7 @@ class Services:
     @cached_property
     def quiz(self) -> QuizService:
         return QuizService(self.session, self.clock, self)
+
+    @cached_property
+    def reminders(self) -> RemindersService:
+        return RemindersService(self.session, self.clock)

@@ -35,6 +35,13 @@ from store.models.points import (
     ReviewDigest,
 )
 from store.models.quiz import QuizAttempt, QuizExam, QuizItem, QuizQuestion
+from store.models.reminders import (
+    CalendarRule,
+    ReminderOccurrence,
+    ReminderOutbox,
+    ReminderPreference,
+    ReminderRule,
+)
 from store.models.reports import ReportComment, ReportNudge, ThoughtReport
 
 __all__ = [
@@ -42,6 +49,7 @@ __all__ = [
     "Base",
     "BindCode",
     "Branch",
+    "CalendarRule",
     "ClaimStatus",
     "Delivery",
     "DialogState",
@@ -68,6 +76,10 @@ __all__ = [
     "QuizItem",
     "QuizQuestion",
     "RankingPublication",
+    "ReminderOccurrence",
+    "ReminderOutbox",
+    "ReminderPreference",
+    "ReminderRule",
     "ReportComment",
     "ReportNudge",
     "ReviewDigest",

@@ -1,0 +1,38 @@
+"""Broadcast pacing: about 30 messages/s overall and 1/s per chat, by computed waits
+(a token schedule), never a fixed ``sleep`` after each message."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+
+class Pacer:
+    """Hands out send slots ``1/rate`` seconds apart, and per chat ``1/per_chat`` apart.
+    ``acquire`` reserves a slot synchronously and then waits for it, so concurrent
+    callers get distinct slots."""
+
+    def __init__(self, rate: float = 30.0, per_chat: float = 1.0) -> None:
+        if rate <= 0 or per_chat <= 0:
+            raise ValueError("rates must be positive")
+        self.rate = rate
+        self.per_chat = per_chat
+        self._next = 0.0
+        self._chat_next: dict[int, float] = {}
+        self._paused_until = 0.0
+
+    def pause(self, seconds: float) -> None:
+        """Telegram said "retry after": nobody sends before then."""
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+    async def acquire(self, chat_id: int | None = None) -> None:
+        now = time.monotonic()
+        slot = max(now, self._next, self._paused_until)
+        if chat_id is not None:
+            slot = max(slot, self._chat_next.get(chat_id, 0.0))
+            self._chat_next[chat_id] = slot + 1.0 / self.per_chat
+            if len(self._chat_next) > 10_000:
+                self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
+        self._next = slot + 1.0 / self.rate
+        if slot > now:
+            await asyncio.sleep(slot - now)
