@@ -120,7 +120,7 @@ async def test_exam_timer_second_sitting_and_results(tbot: Harness, clock: Froze
     assert "赵积极：67 分 — 不合格 ❌" in to_sec.text and "超时" in to_sec.text
     row = await settled(
         bot,
-        "SELECT status || ':' || correct || ':' || passed FROM quiz_attempts "
+        "SELECT status || ':' || correct || ':' || CAST(passed AS INTEGER) FROM quiz_attempts "
         "WHERE exam_id IS NOT NULL",
         "expired:2:0",
     )
