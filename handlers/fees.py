@@ -16,7 +16,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BranchApp, BranchContext
@@ -293,7 +293,7 @@ async def _edit(update: Update, text: str) -> None:
     if query is None or query.message is None:
         return
     message = query.message
-    with contextlib.suppress(BadRequest):
+    with contextlib.suppress(TelegramError):
         if isinstance(message, Message) and message.photo:
             await query.edit_message_caption(text, parse_mode=ParseMode.HTML, reply_markup=None)
         else:
@@ -478,7 +478,7 @@ async def _submit_button(update: Update, ctx: BranchContext, cb: Callback) -> No
 async def _edit_markup_off(update: Update) -> None:
     query = update.callback_query
     if query is not None and query.message is not None:
-        with contextlib.suppress(BadRequest):
+        with contextlib.suppress(TelegramError):
             await query.edit_message_reply_markup(reply_markup=None)
 
 
@@ -592,7 +592,7 @@ async def query_step(update: Update, ctx: BranchContext, dialog: Dialog) -> None
     message_id = dialog.data.get("message_id")
     chat = update.effective_chat
     if message_id and chat is not None:
-        with contextlib.suppress(BadRequest):
+        with contextlib.suppress(TelegramError):
             if dialog.data.get("photo"):
                 await ctx.bot.edit_message_caption(
                     chat_id=chat.id, message_id=int(message_id), caption=outcome,
@@ -706,7 +706,7 @@ async def _month(update: Update, ctx: BranchContext, cb: Callback) -> None:
     await answer_callback(update)
     query = update.callback_query
     assert query is not None
-    with contextlib.suppress(BadRequest):
+    with contextlib.suppress(TelegramError):
         await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 
 from telegram import Update
-from telegram.error import BadRequest
+from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler
 
 from bot.context import BranchApp, BranchContext
@@ -54,7 +54,7 @@ async def decide(update: Update, ctx: BranchContext) -> None:
         outcome = _("❌ {name} rejected by {by}.").format(name=name, by=esc(decision.decided_by))
     await answer_callback(update, _("Done."))
     if query.message is not None:
-        with contextlib.suppress(BadRequest):
+        with contextlib.suppress(TelegramError):
             await query.edit_message_text(outcome, parse_mode="HTML", reply_markup=None)
 
     branch = esc(decision.branch_name)

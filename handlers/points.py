@@ -16,7 +16,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BranchApp, BranchContext
@@ -450,7 +450,7 @@ async def _submit_claim(update: Update, ctx: BranchContext, dialog: Dialog) -> N
     await answer_callback(update, _("Submitted."))
     query = update.callback_query
     if query is not None and query.message is not None:
-        with contextlib.suppress(BadRequest):
+        with contextlib.suppress(TelegramError):
             await query.edit_message_reply_markup(reply_markup=None)
     await reply(
         update,
@@ -548,7 +548,7 @@ async def _edit_review(
     text: str,
     markup: InlineKeyboardMarkup | None = None,
 ) -> None:
-    with contextlib.suppress(BadRequest):
+    with contextlib.suppress(TelegramError):
         if is_caption:
             await ctx.bot.edit_message_caption(
                 chat_id=chat_id,
@@ -1262,7 +1262,7 @@ async def on_catalogue_button(update: Update, ctx: BranchContext) -> None:
                 )
             await answer_callback(update, _("Saved."))
             text, markup = _item_detail(_, item, ctx.locale)
-            with contextlib.suppress(BadRequest):
+            with contextlib.suppress(TelegramError):
                 await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
         elif cb.action in {"pts", "cap"}:
             item = await ctx.svc.points.item(ctx.viewer, cb.id)

@@ -343,7 +343,7 @@ async def _edit(update: Update, text: str, markup: InlineKeyboardMarkup | None =
     query = update.callback_query
     if query is None or query.message is None:
         return
-    with contextlib.suppress(BadRequest):
+    with contextlib.suppress(TelegramError):
         await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
 
 
@@ -462,7 +462,7 @@ async def _on_answer_button(update: Update, ctx: BranchContext, *, exam: bool) -
             view = await quiz.toggle(ctx.viewer, cb.id, index, exam=exam)
             await answer_callback(update)
             if query.message is not None:
-                with contextlib.suppress(BadRequest):
+                with contextlib.suppress(TelegramError):
                     await query.edit_message_reply_markup(question_markup(_, view))
             return
         outcome = await quiz.answer(
@@ -471,7 +471,7 @@ async def _on_answer_button(update: Update, ctx: BranchContext, *, exam: bool) -
     except TimeUp as exc:
         await answer_callback(update, render_error(ctx, exc), alert=True)
         if query.message is not None:
-            with contextlib.suppress(BadRequest):
+            with contextlib.suppress(TelegramError):
                 await query.edit_message_reply_markup(None)
         await deliver_result(ctx_sender(ctx), exc.result)
         return

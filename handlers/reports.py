@@ -473,7 +473,7 @@ async def _on_cancel(update: Update, ctx: BranchContext, cb: Callback) -> None:
 async def _drop_markup(update: Update) -> None:
     query = update.callback_query
     if query is not None and query.message is not None:
-        with contextlib.suppress(BadRequest):
+        with contextlib.suppress(TelegramError):
             await query.edit_message_reply_markup(reply_markup=None)
 
 
@@ -485,7 +485,7 @@ async def _on_ack(update: Update, ctx: BranchContext, cb: Callback) -> None:
     )
     query = update.callback_query
     if query is not None and query.message is not None:
-        with contextlib.suppress(BadRequest):
+        with contextlib.suppress(TelegramError):
             await query.edit_message_reply_markup(reply_markup=_review_markup(_, view))
     if view.member_telegram_id is None:
         return

@@ -55,6 +55,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(async_url(url), **kwargs)
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
@@ -90,12 +91,23 @@ def _run_alembic(connection: Connection, action: str, revision: str) -> None:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy emit BEGIN itself (see _sqlite_begin_immediate).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin_immediate(conn: Connection) -> None:
+    """Take SQLite's write lock when a transaction starts. A deferred transaction that
+    reads and then writes while another connection writes fails at once with "database
+    is locked" (SQLite cannot upgrade it without risking a deadlock); an immediate one
+    waits for the lock (busy_timeout) instead. Periodic tasks and updates then simply
+    take turns."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def run_upgrade_blocking(url: str, revision: str = "head") -> None:

@@ -88,9 +88,9 @@ async def test_dropped_and_slow_connections(bot: Harness) -> None:
     # A dropped answer to an edit/answer (safe to repeat) is retried transparently.
     bot.emu.inject_fault("answerCallbackQuery", drop_connection=True, count=1)
     await li.send("/lang")
-    choose = await li.wait_reply()
+    choose = await li.wait_reply(timeout=10)
     await li.press(choose, "English")
-    assert (await li.wait_reply()).text == "Language set: English."
+    assert (await li.wait_reply(timeout=10)).text == "Language set: English."
     assert (
         await bot.scalar("SELECT locale FROM telegram_accounts WHERE telegram_user_id = 3001")
         == "en"
