@@ -258,9 +258,14 @@ async def publish_commands(app: BranchApp) -> None:
                     if row.membership.role is not Role.SECRETARY and not row.membership.can_review:
                         continue
                     locale = row.account.locale or negotiate_locale(row.account.language_code)
-                    await app.bot.set_my_commands(
-                        _commands(registry, reviewer, locale),
-                        scope=BotCommandScopeChat(row.account.telegram_user_id),
-                    )
+                    try:
+                        await app.bot.set_my_commands(
+                            _commands(registry, reviewer, locale),
+                            scope=BotCommandScopeChat(row.account.telegram_user_id),
+                        )
+                    except TelegramError as exc:  # one reviewer's chat; go on with the rest
+                        log.info(
+                            "no command menu for chat %s: %s", row.account.telegram_user_id, exc
+                        )
     except TelegramError as exc:
         log.warning("could not publish the command menu: %s", exc)

@@ -103,6 +103,13 @@ class MembershipService(Service):
                 account.updated_at = now
         return await self.viewer_for(account)
 
+    async def viewer_of(self, telegram_user_id: int) -> Viewer:
+        """The viewer for a known Telegram user (scheduler, CLI, tests)."""
+        account = await repo.get_account(self.session, telegram_user_id)
+        if account is None:
+            raise NotFound(N_("Please send /start first."))
+        return await self.viewer_for(account)
+
     async def viewer_for(self, account: TelegramAccount) -> Viewer:
         locale = account.locale or negotiate_locale(account.language_code)
         base = Viewer(

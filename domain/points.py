@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -20,8 +20,12 @@ from domain.membership import BRANCH_CREATED_HOOKS, MembershipService
 from domain.periods import Quarter, local_today
 from domain.points_catalogue import default_catalogue, indicator_keys, localized
 from domain.points_rules import PointsSettings
+from domain.roles import PersonStatus
 from domain.viewer import Viewer
 from store import repositories as repo
+
+if TYPE_CHECKING:
+    from domain.services import Services
 from store.models import (
     Branch,
     ClaimStatus,
@@ -1244,3 +1248,29 @@ async def _install_catalogue_hook(service: MembershipService, branch: Branch) ->
 
 
 BRANCH_CREATED_HOOKS.append(_install_catalogue_hook)
+
+
+def declared_quarter(deadline: date, window_days: int) -> Quarter:
+    """The quarter whose declaration closes on ``deadline`` (quarter end + window)."""
+    return Quarter.of(deadline - timedelta(days=window_days + 1))
+
+
+async def undeclared_members(services: Services, branch_id: int, deadline: date) -> set[int]:
+    """Reminder audience for the points declaration deadline: the Party members of the
+    branch who have not declared anything for that quarter yet."""
+    points: PointsService = services.points
+    window = (await points.settings(branch_id)).window_days
+    quarter = declared_quarter(deadline, window)
+    rows = await repo.branch_members(
+        services.session, branch_id, statuses=[PersonStatus.MEMBER, PersonStatus.PROBATIONARY]
+    )
+    declared = set(
+        (
+            await services.session.scalars(
+                select(PointClaim.person_id).where(
+                    PointClaim.branch_id == branch_id, PointClaim.quarter == quarter.key
+                )
+            )
+        ).all()
+    )
+    return {r.person.id for r in rows} - declared

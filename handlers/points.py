@@ -33,6 +33,7 @@ from domain.points import (
     MemberScore,
     QuarterCloseResult,
     parse_points,
+    undeclared_members,
 )
 from domain.points_catalogue import indicator_keys, indicator_name
 from domain.points_chart import ranking_chart
@@ -52,6 +53,7 @@ from handlers.common import (
 )
 from handlers.dialog import DialogRouter
 from handlers.registry import Registry
+from scheduler.hooks import register_audience
 from store.repositories import get_account
 
 log = logging.getLogger(__name__)
@@ -88,6 +90,7 @@ SECRETARY = (Audience.SECRETARY,)
 
 
 def register(app: BranchApp, registry: Registry) -> None:
+    register_audience("declaration", undeclared_members)
     private = filters.ChatType.PRIVATE
     app.add_handler(CommandHandler("claim", claim_command, filters=private))
     app.add_handler(CommandHandler("pending", pending_command, filters=private))

@@ -118,10 +118,14 @@ async def running_bot(
     *,
     clock: Clock | None = None,
     url: str | None = None,
+    emu: BotAPIEmulator | None = None,
 ) -> AsyncIterator[Harness]:
-    """The bot on a fresh database (or on ``url``, e.g. to restart on the same data)."""
-    emu = BotAPIEmulator(token=LOCAL_TOKEN)
-    await emu.start()
+    """The bot on a fresh database (or on ``url``, e.g. to restart on the same data), on
+    a new local emulator (or on ``emu``: Telegram stays up while the bot restarts)."""
+    own_emu = emu is None
+    if emu is None:
+        emu = BotAPIEmulator(token=LOCAL_TOKEN)
+        await emu.start()
     own_db = url is None
     url = url or await template.fresh(tmp_path)
     settings = make_settings(emu, url, tmp_path)
@@ -131,6 +135,7 @@ async def running_bot(
         yield Harness(emu=emu, app=app, runtime=runtime, tmp_path=tmp_path)
     finally:
         await stop_app(app)
-        await emu.stop()
+        if own_emu:
+            await emu.stop()
         if own_db:
             await template.discard(url)

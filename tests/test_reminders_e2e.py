@@ -347,7 +347,9 @@ async def test_fee_extra_and_owed_reports_only(rbot: Harness, clock: FrozenClock
     async def owed(svc, branch_id, deadline):  # type: ignore[no-untyped-def]
         return set()  # nobody owes the quarter's report
 
-    hooks.register_extra("fee_day", fee_extra)
+    real_filter = hooks.AUDIENCE_FILTERS.get("report_quarterly")
+    real_extras = list(hooks.REMINDER_EXTRAS.get("fee_day", []))
+    hooks.REMINDER_EXTRAS["fee_day"] = [fee_extra]  # only the stand-in, for exact texts
     hooks.register_audience("report_quarterly", owed)
     try:
         _, users = await setup_branch(rbot)
@@ -361,8 +363,11 @@ async def test_fee_extra_and_owed_reports_only(rbot: Harness, clock: FrozenClock
         assert any("思想汇报截止（入党积极分子" in t for t in texts(users[2003]))
         assert not any("思想汇报" in t for t in texts(users[2002]))
     finally:
-        hooks.REMINDER_EXTRAS["fee_day"].remove(fee_extra)
-        del hooks.AUDIENCE_FILTERS["report_quarterly"]
+        hooks.REMINDER_EXTRAS["fee_day"] = real_extras
+        if real_filter is not None:
+            hooks.AUDIENCE_FILTERS["report_quarterly"] = real_filter
+        else:
+            del hooks.AUDIENCE_FILTERS["report_quarterly"]
     report = await dispatch(rbot, clock, datetime(2026, 6, 27, 1, 0, tzinfo=UTC))
     assert report.sent == 2  # 3 days before, no filter: the probationary member and activist
     assert any("思想汇报" in t and "3 天" in t for t in texts(users[2002]))
