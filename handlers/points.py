@@ -1028,7 +1028,10 @@ async def revoke_command(update: Update, ctx: BranchContext) -> None:
     if not args or not args[0].lstrip("#").isdigit():
         await reply(update, ctx, _("Send /revoke followed by the claim number, e.g. /revoke 12."))
         return
-    await _start_revoke(update, ctx, int(args[0].lstrip("#")))
+    try:
+        await _start_revoke(update, ctx, int(args[0].lstrip("#")))
+    except DomainError as exc:
+        await reply(update, ctx, render_error(ctx, exc))
 
 
 async def _start_revoke(update: Update, ctx: BranchContext, claim_id: int) -> None:
@@ -1198,7 +1201,7 @@ def _item_detail(t: Gettext, item: ItemInfo, locale: str) -> tuple[str, InlineKe
             t("Indicator: {indicator}").format(
                 indicator=esc(indicator_name(item.indicator, locale))
             ),
-            t("Status: {status}").format(status=status),
+            t("Item status: {status}").format(status=status),
             t("Changes apply to new entries only; points already granted stay."),
         ]
     )
