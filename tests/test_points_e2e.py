@@ -566,3 +566,41 @@ async def test_catalogue_edit_in_chat(pbot: Harness) -> None:
     assert "项目已新增" in added.text and "带教规培医师" in added.text
     cap = await pbot.scalar("SELECT cap_per_quarter FROM point_items WHERE key LIKE 'custom_%'")
     assert Decimal(str(cap)) == 3
+
+
+async def test_pending_is_paged_oldest_first(pbot: Harness) -> None:
+    users = await setup_branch(pbot, committee=False)
+    sec = users["sec"]
+    zhang_id = await person_id(pbot, 2001)
+    item_id = await pbot.scalar("SELECT id FROM point_items WHERE key = 'act_theme_party_day'")
+    for n in range(7):
+        await execute(
+            pbot,
+            "INSERT INTO point_claims (branch_id, person_id, item_id, occurred_on, quarter, "
+            "description, status, created_at) VALUES (1, :p, :i, :d, '2026Q2', :t, 'pending', :c)",
+            p=zhang_id,
+            i=item_id,
+            d=f"2026-05-0{n + 1}",
+            t=f"第{n}次",
+            c=f"2026-05-1{4 - n // 4} 0{n}:00:00.000000",  # inserted newest-first for some
+        )
+    order = [
+        r for (r,) in (await _rows(pbot, "SELECT id FROM point_claims ORDER BY created_at, id"))
+    ]
+    await sec.send("/pending")
+    page1 = await sec.wait_reply()
+    assert "共 7 条" in page1.text and "第 1/2 页" in page1.text
+    shown = [int(line.split(" ")[1]) for line in page1.text.splitlines() if line.startswith("第 ")]
+    assert shown == order[:5]
+    await sec.press(page1, "下一页")
+    await sec.wait_callback_answer()
+    page2 = await sec.wait_reply()
+    shown = [int(line.split(" ")[1]) for line in page2.text.splitlines() if line.startswith("第 ")]
+    assert shown == order[5:] and "第 2/2 页" in page2.text
+
+
+async def _rows(bot: Harness, sql: str) -> list[tuple[object, ...]]:
+    from sqlalchemy import text
+
+    async with bot.runtime.db.session() as session:
+        return [tuple(r) for r in (await session.execute(text(sql))).all()]
