@@ -1031,7 +1031,10 @@ async def revoke_command(update: Update, ctx: BranchContext) -> None:
     if not args or not args[0].lstrip("#").isdigit():
         await reply(update, ctx, _("Send /revoke followed by the claim number, e.g. /revoke 12."))
         return
-    await _start_revoke(update, ctx, int(args[0].lstrip("#")))
+    try:
+        await _start_revoke(update, ctx, int(args[0].lstrip("#")))
+    except DomainError as exc:
+        await reply(update, ctx, render_error(ctx, exc))
 
 
 async def _start_revoke(update: Update, ctx: BranchContext, claim_id: int) -> None:
