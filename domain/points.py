@@ -31,6 +31,7 @@ from store.models import (
     ClaimStatus,
     LedgerEntry,
     LedgerKind,
+    Membership,
     Person,
     PointBlock,
     PointClaim,
@@ -224,6 +225,16 @@ class PointsService(Service):
         if not viewer.is_secretary or viewer.branch_id is None:
             raise NotAllowed(N_("Only the branch secretary can do this."))
         return viewer.branch_id
+
+    async def _joined_quarter(self, viewer: Viewer, branch_id: int) -> Quarter | None:
+        """The quarter the viewer's membership of this branch began in (local time)."""
+        if viewer.membership_id is None:
+            return None
+        membership = await self.session.get(Membership, viewer.membership_id)
+        if membership is None:
+            return None
+        branch = await self._branch(branch_id)
+        return Quarter.of(local_today(membership.started_at, branch.timezone))
 
     async def _person_name(self, person_id: int | None) -> str:
         if person_id is None:
@@ -1017,8 +1028,11 @@ class PointsService(Service):
         for e in entries:
             by_quarter.setdefault(e.quarter, []).append(e)
         year: list[tuple[Quarter, Decimal, bool]] = []
+        joined = await self._joined_quarter(viewer, branch_id)
         for q in range(1, current.q + 1):
             quarter = Quarter(current.year, q)
+            if joined is not None and quarter < joined and quarter.key not in by_quarter:
+                continue  # not yet a member of this branch then, and nothing recorded
             stored = (await self._stored_scores(branch_id, quarter)).get(person_id)
             if stored is not None:
                 year.append((quarter, stored.total, True))

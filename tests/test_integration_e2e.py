@@ -145,3 +145,15 @@ async def test_claim_half_entered_survives_a_restart(
     finally:
         await telegram.stop()
         await template_db.discard(url)
+
+
+async def test_year_so_far_starts_when_the_member_joined(
+    ibot: Harness, clock: FrozenClock
+) -> None:
+    _, users = await setup(ibot)  # joined in May: the second quarter
+    zhang = users[2001]
+    await zhang.send("/points")
+    text = (await zhang.wait_reply()).text
+    assert "2026Q2: 80 (暂计)" in text
+    assert "2026Q1" not in text  # not yet a member then, nothing recorded
+    assert "年度平均：80 · 累计：80" in text
