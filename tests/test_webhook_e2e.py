@@ -37,6 +37,7 @@ PATH = "/telegram/webhook"
 NOW = datetime(2026, 8, 15, 2, 0, tzinfo=UTC)  # a quarter in which thought reports are due
 ROSTER = "name,status,telegram_id\n张预备,probationary,2001\n李明,正式党员,\n"
 LEASE_TTL = timedelta(seconds=2)
+REPO_ROOT = str(Path(__file__).resolve().parent.parent)
 
 
 @dataclass
@@ -378,7 +379,7 @@ async def test_one_scheduler_leader_and_takeover(cluster: Cluster) -> None:
     await first.server.stop(timeout=1)
     first.stopped = True
     await first.app.stop()  # its scheduler stops renewing
-    # Its clock is frozen; the lease runs out on the other's (real-time) clock.
+    # Both clocks are frozen: time passes for the survivor only.
     clock = other.runtime.clock
     assert isinstance(clock, FrozenClock)
     clock.advance(LEASE_TTL + timedelta(seconds=1))
@@ -452,3 +453,87 @@ async def test_updates_of_one_chat_are_serialised() -> None:
     assert events.index("a1-") < events.index("a2+")  # same chat: in order, one at a time
     assert events.index("b+") < events.index("a1-")  # another chat: concurrently
     assert len(locks) == 0  # nothing kept for idle chats
+
+
+def test_run_refuses_a_webhook_without_secret(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", LOCAL_TOKEN)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    monkeypatch.delenv("BRANCHBOT_WEBHOOK_SECRET", raising=False)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    result = runner.invoke(app, ["run", "--webhook", "https://bot.example.org/hook"])
+    assert result.exit_code == 2 and "secret token" in result.output
+    bad = runner.invoke(
+        app, ["run", "--webhook", "https://bot.example.org/hook", "--secret-token", "a b"]
+    )
+    assert bad.exit_code == 2 and "may only contain" in bad.output
+    port = runner.invoke(
+        app,
+        ["run", "--webhook", "https://x.org/h", "--secret-token", SECRET, "--listen", "localhost"],
+    )
+    assert port.exit_code == 2 and "HOST:PORT" in port.output
+    assert not (tmp_path / "x.sqlite3").exists()  # refused before touching the database
+
+
+async def test_branchbot_run_webhook_process(tmp_path: Path, template_db: TemplateDatabase) -> None:
+    """The real command: ``branchbot run --webhook … --listen …`` in a subprocess, JSON
+    logs, a user served, SIGTERM stops it cleanly."""
+    import os
+    import signal
+    import socket
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = await template_db.fresh(tmp_path)
+    async with BotAPIEmulator(token=LOCAL_TOKEN) as emu:
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": LOCAL_TOKEN,
+            "TELEGRAM_API_BASE_URL": emu.base_url,
+            "TELEGRAM_API_BASE_FILE_URL": emu.base_file_url,
+            "DATABASE_URL": url,
+            "BRANCHBOT_WEBHOOK_SECRET": SECRET,
+            "BRANCHBOT_LOG_FORMAT": "json",
+            "BRANCHBOT_STORAGE_DIR": str(tmp_path / "storage"),
+            "PYTHONPATH": REPO_ROOT,
+        }
+        hook = f"http://127.0.0.1:{port}{PATH}"
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            "--webhook",
+            hook,
+            "--listen",
+            f"127.0.0.1:{port}",
+            env=env,
+            cwd=tmp_path,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            await emu.wait_until(lambda: emu.webhook_url == hook, timeout=60)
+            assert emu.webhook_secret == SECRET
+            user = emu.user(5001, "陌生人")
+            await user.send("/start")
+            assert "支部助手" in (await user.wait_reply(timeout=10)).text
+            status, health = await get_json(f"http://127.0.0.1:{port}/healthz")
+            assert status == 200 and health["updates_processed"] == 1
+        finally:
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGTERM)
+            _, err = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode == 0, err.decode()
+        assert emu.calls("deleteWebhook") == []
+    await template_db.discard(url)
+    lines = [json.loads(line) for line in err.decode().splitlines() if line.startswith("{")]
+    assert any(e["msg"] == "webhook server stopped" for e in lines)
+    assert all({"ts", "level", "logger", "msg"} <= e.keys() for e in lines)
