@@ -223,6 +223,42 @@ def questions_import(
     )
 
 
+@app.command("backup")
+def backup_command(
+    file: Annotated[Path, typer.Argument(dir_okay=False, help="Where to write the copy")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE")] = False,
+) -> None:
+    """Copy the SQLite database to FILE (safe while the bot runs)."""
+    settings = _settings()
+    from store.backup import BackupError, backup
+
+    try:
+        info = backup(settings.database_url, file, force=force)
+    except BackupError as exc:
+        raise _fail(f"branchbot: {exc}", 2) from None
+    typer.echo(f"backup written to {info.path} ({info.size} bytes, schema {info.revision})")
+
+
+@app.command("restore")
+def restore_command(
+    file: Annotated[Path, typer.Argument(dir_okay=False, help="A file made by branchbot backup")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Restore even if the database looks in use")
+    ] = False,
+) -> None:
+    """Replace the SQLite database with a backup (checked first; stop the bot before)."""
+    settings = _settings()
+    from store.backup import BackupError, restore
+
+    try:
+        info = restore(settings.database_url, file, force=force)
+    except BackupError as exc:
+        raise _fail(f"branchbot: {exc}", 2) from None
+    if info.saved_previous is not None:
+        typer.echo(f"the previous database was saved as {info.saved_previous}")
+    typer.echo(f"restored {file} into {info.database} (schema {info.revision})")
+
+
 @app.command()
 def demo(
     database: Annotated[Path | None, typer.Option(help="SQLite file (default: temporary)")] = None,
