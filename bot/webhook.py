@@ -192,7 +192,8 @@ class WebhookServer:
         self.in_flight += 1
         self._idle.clear()
         try:
-            async with self._semaphore, self._locks.hold(chat_key(update)):
+            # The chat first: a burst from one chat must not take every slot.
+            async with self._locks.hold(chat_key(update)), self._semaphore:
                 await self.app.process_update(update)
         except (OperationalError, DBAPIError, OSError):
             self.updates_failed += 1
