@@ -294,6 +294,28 @@ async def test_wrong_or_missing_secret_is_refused(cluster: Cluster) -> None:
     )
 
 
+async def test_failed_handler_is_acknowledged_once(cluster: Cluster) -> None:
+    from telegram.ext import CommandHandler
+
+    async def boom(update: object, ctx: object) -> None:
+        raise RuntimeError("a bug")
+
+    for instance in (cluster.a, cluster.b):  # /help has a bug now
+        for handler in instance.app.handlers[0]:
+            if isinstance(handler, CommandHandler) and "help" in handler.commands:
+                handler.callback = boom
+    user = cluster.user(5001, "陌生人")
+    update_id = await user.send("/help")
+    assert "本次操作未生效" in (await user.wait_reply()).text
+    await cluster.idle()
+    # The member was told; Telegram gets 200 and does not re-deliver a poisoned update.
+    assert [d.answered for d in cluster.lb.log if d.update_id == update_id] == [200]
+    await cluster.db(
+        "SELECT outcome FROM processed_updates WHERE update_id = :u", "error", u=update_id
+    )
+    await user.expect_no_reply(0.3)
+
+
 async def test_health_and_unreachable_database(cluster: Cluster, tmp_path: Path) -> None:
     status, health = await get_json(cluster.a.base + "/healthz")
     assert status == 200
