@@ -23,6 +23,7 @@ from telegram.request import BaseRequest
 from bot.context import CURRENT_SCOPE, BranchApp, BranchContext, UpdateScope
 from bot.i18n import EN, ZH_HANS, negotiate_locale, translator
 from bot.limiter import RetryingRateLimiter
+from bot.logs import log_context
 from bot.runtime import Runtime
 from domain.roles import Audience, Role
 from domain.services import Services
@@ -80,6 +81,15 @@ class BranchApplication(Application[Any, Any, Any, Any, Any, Any]):
         if not isinstance(update, Update):
             await super().process_update(update)
             return
+        with log_context(
+            update_id=update.update_id,
+            user_id=update.effective_user.id if update.effective_user else None,
+            chat_id=update.effective_chat.id if update.effective_chat else None,
+        ):
+            await self._process_in_transaction(update)
+            log.debug("update handled")
+
+    async def _process_in_transaction(self, update: Update) -> None:
         runtime = self.runtime
         async with runtime.db.session() as session:
             session.add(

@@ -46,8 +46,28 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 @app.command()
-def run() -> None:
-    """Run the bot (long polling) until stopped; applies migrations first."""
+def run(
+    webhook: Annotated[
+        str | None,
+        typer.Option(
+            "--webhook",
+            help="Webhook mode: the public https URL Telegram posts to (BRANCHBOT_WEBHOOK_URL)",
+        ),
+    ] = None,
+    listen: Annotated[
+        str | None,
+        typer.Option("--listen", help="HOST:PORT to listen on (BRANCHBOT_WEBHOOK_LISTEN)"),
+    ] = None,
+    secret_token: Annotated[
+        str | None,
+        typer.Option(
+            "--secret-token",
+            help="Webhook secret token (better: BRANCHBOT_WEBHOOK_SECRET in the environment)",
+        ),
+    ] = None,
+) -> None:
+    """Run the bot until stopped (long polling, or a webhook server with --webhook);
+    applies migrations first."""
     settings = _settings()
     if settings.telegram_bot_token is None:
         raise _fail(
@@ -57,15 +77,31 @@ def run() -> None:
         )
     from bot.app import build_application
     from bot.logs import setup_logging
+    from bot.settings import parse_listen
+    from bot.webhook import ALLOWED_UPDATES, WebhookError, check_secret, run_webhook, url_path_of
     from store.db import Database, run_upgrade_blocking
 
-    setup_logging(settings.log_level)
+    url = webhook or settings.webhook_url
+    host, port = "", 0
+    secret = ""
+    if url:
+        try:
+            url_path_of(url)
+            host, port = parse_listen(listen or settings.webhook_listen)
+            given = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+            secret = check_secret(secret_token or given)
+        except (WebhookError, ValueError) as exc:
+            raise _fail(f"branchbot: {exc}", 2) from None
+    setup_logging(settings.log_level, settings.log_format)
     run_upgrade_blocking(settings.database_url)
     runtime = Runtime(settings=settings, db=Database(settings.database_url))
     application = build_application(runtime)
-    application.run_polling(
-        allowed_updates=["message", "callback_query", "poll_answer", "my_chat_member"]
-    )
+    if url:
+        asyncio.run(
+            run_webhook(application, url=url, listen_host=host, listen_port=port, secret=secret)
+        )
+        return
+    application.run_polling(allowed_updates=ALLOWED_UPDATES)
 
 
 @db_app.command("upgrade")
@@ -185,6 +221,42 @@ def questions_import(
             unchanged=summary.unchanged,
         )
     )
+
+
+@app.command("backup")
+def backup_command(
+    file: Annotated[Path, typer.Argument(dir_okay=False, help="Where to write the copy")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE")] = False,
+) -> None:
+    """Copy the SQLite database to FILE (safe while the bot runs)."""
+    settings = _settings()
+    from store.backup import BackupError, backup
+
+    try:
+        info = backup(settings.database_url, file, force=force)
+    except BackupError as exc:
+        raise _fail(f"branchbot: {exc}", 2) from None
+    typer.echo(f"backup written to {info.path} ({info.size} bytes, schema {info.revision})")
+
+
+@app.command("restore")
+def restore_command(
+    file: Annotated[Path, typer.Argument(dir_okay=False, help="A file made by branchbot backup")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Restore even if the database looks in use")
+    ] = False,
+) -> None:
+    """Replace the SQLite database with a backup (checked first; stop the bot before)."""
+    settings = _settings()
+    from store.backup import BackupError, restore
+
+    try:
+        info = restore(settings.database_url, file, force=force)
+    except BackupError as exc:
+        raise _fail(f"branchbot: {exc}", 2) from None
+    if info.saved_previous is not None:
+        typer.echo(f"the previous database was saved as {info.saved_previous}")
+    typer.echo(f"restored {file} into {info.database} (schema {info.revision})")
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -33,6 +34,9 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", alias="BRANCHBOT_LOG_LEVEL")
     log_format: str = Field(default="text", alias="BRANCHBOT_LOG_FORMAT")
     retry_backoff: float = Field(default=0.5, ge=0.0, le=30.0, alias="BRANCHBOT_RETRY_BACKOFF")
+    webhook_url: str | None = Field(default=None, alias="BRANCHBOT_WEBHOOK_URL")
+    webhook_listen: str = Field(default="127.0.0.1:8080", alias="BRANCHBOT_WEBHOOK_LISTEN")
+    webhook_secret: SecretStr | None = Field(default=None, alias="BRANCHBOT_WEBHOOK_SECRET")
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -58,6 +62,30 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite", "postgresql", "postgres")):
             raise ValueError("must be sqlite:///FILE or postgresql://USER:PASSWORD@HOST/DB")
         return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be the public https:// URL Telegram posts updates to")
+        return value.strip()
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _check_listen(cls, value: str) -> str:
+        parse_listen(value)
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value().strip()):
+            raise ValueError("may only contain A-Z, a-z, 0-9, _ and - (1 to 256 characters)")
+        return SecretStr(value.get_secret_value().strip())
 
     @field_validator("timezone")
     @classmethod
@@ -86,6 +114,15 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:8080`` for IPv6; ``:8080`` listens on all interfaces)."""
+    host, sep, port = value.strip().rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError("must be HOST:PORT, e.g. 127.0.0.1:8080")
+    host = host.strip("[]") or "0.0.0.0"
+    return host, int(port)
 
 
 def load_settings(**overrides: object) -> Settings:
