@@ -147,9 +147,7 @@ async def test_claim_half_entered_survives_a_restart(
         await template_db.discard(url)
 
 
-async def test_year_so_far_starts_when_the_member_joined(
-    ibot: Harness, clock: FrozenClock
-) -> None:
+async def test_year_so_far_starts_when_the_member_joined(ibot: Harness, clock: FrozenClock) -> None:
     _, users = await setup(ibot)  # joined in May: the second quarter
     zhang = users[2001]
     await zhang.send("/points")
