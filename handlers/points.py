@@ -36,7 +36,6 @@ from domain.points import (
     undeclared_members,
 )
 from domain.points_catalogue import indicator_keys, indicator_name
-from domain.points_chart import ranking_chart
 from domain.points_export import points_workbook
 from domain.roles import Audience
 from domain.services import Services
@@ -1101,8 +1100,11 @@ async def ranking_command(update: Update, ctx: BranchContext) -> None:
         await reply(update, ctx, _("There is nobody to rank yet."))
         return
     branch = ctx.viewer.branch_name or ""
+    from domain.points_chart import ranking_chart  # matplotlib: loaded when first drawn
+
     chart = ranking_chart(
-        f"{branch} {quarter.key} 积分排名", [(s.name, s.figures.total) for s in scores]
+        _("{branch} {quarter} points ranking").format(branch=branch, quarter=quarter.key),
+        [(s.name, s.figures.total) for s in scores],
     )
     file_id: str | None = None
     sent = 0
