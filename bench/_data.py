@@ -10,6 +10,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -179,12 +180,18 @@ async def _ledger(
     session: Any, population: Population, per_member: int, quarter: Quarter, now: datetime
 ) -> int:
     days = (quarter.end - quarter.start).days + 1
-    items = population.items
+    bonuses = [i for i in population.items if i.points > 0]
+    deductions = [i for i in population.items if Decimal("-2") <= i.points < 0]
     rows: list[dict[str, Any]] = []
     count = 0
     for m, (pid, _tg, _name) in enumerate(population.members):
         for k in range(per_member):
-            item = items[(m + k * 7) % len(items)]
+            # Mostly bonuses; every third member a deduction now and then, every 50th
+            # member many (so some end below 60 and the close has warnings to list).
+            if m % 50 == 0 or (m % 3 == 0 and k % 10 == 9):
+                item = deductions[(m + k) % len(deductions)]
+            else:
+                item = bonuses[(m + k * 7) % len(bonuses)]
             day: date = quarter.start + timedelta(days=(m + k * 3) % days)
             rows.append(
                 {
