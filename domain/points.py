@@ -9,8 +9,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import String, func, insert, select, type_coerce
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.types import NullType
 
 from bot.i18n import N_
 from domain import points_rules as rules
@@ -951,7 +952,7 @@ class PointsService(Service):
 
     async def _sums(
         self, branch_id: int, quarter_keys: list[str], person_id: int | None = None
-    ) -> dict[tuple[int, str], list[tuple[PointBlock, str, Decimal]]]:
+    ) -> dict[tuple[int, str], list[tuple[str, str, Decimal]]]:
         """The ledger summed in SQL per (person, quarter, block, indicator): what scoring
         needs, without loading every entry (a branch of 10,000 members has 400,000).
         Keyed by (person id, quarter key); values are (block, indicator, sum)."""
@@ -959,9 +960,10 @@ class PointsService(Service):
             select(
                 LedgerEntry.person_id,
                 LedgerEntry.quarter,
-                LedgerEntry.block,
+                type_coerce(LedgerEntry.block, String),
                 LedgerEntry.indicator,
-                func.sum(LedgerEntry.points),
+                # Raw sums (no per-row type processing; _decimal() makes them exact).
+                type_coerce(func.sum(LedgerEntry.points), NullType),
             )
             .where(LedgerEntry.branch_id == branch_id, LedgerEntry.quarter.in_(quarter_keys))
             .group_by(
@@ -973,20 +975,24 @@ class PointsService(Service):
         )
         if person_id is not None:
             stmt = stmt.where(LedgerEntry.person_id == person_id)
-        result: dict[tuple[int, str], list[tuple[PointBlock, str, Decimal]]] = {}
+        result: dict[tuple[int, str], list[tuple[str, str, Decimal]]] = {}
         for pid, quarter, block, indicator, total in await self.session.execute(stmt):
             result.setdefault((pid, quarter), []).append((block, indicator, _decimal(total)))
         return result
 
     @staticmethod
-    def _figures(
-        sums: list[tuple[PointBlock, str, Decimal]], settings: PointsSettings
-    ) -> tuple[rules.QuarterFigures, dict[str, Decimal]]:
-        figures = rules.score_quarter(((block.value, total) for block, _, total in sums), settings)
+    def _by_indicator(sums: list[tuple[str, str, Decimal]]) -> dict[str, Decimal]:
         by_indicator: dict[str, Decimal] = {}
         for _, indicator, total in sums:
             by_indicator[indicator] = by_indicator.get(indicator, rules.ZERO) + total
-        return figures, by_indicator
+        return by_indicator
+
+    @staticmethod
+    def _figures(
+        sums: list[tuple[str, str, Decimal]], settings: PointsSettings
+    ) -> tuple[rules.QuarterFigures, dict[str, Decimal]]:
+        figures = rules.score_quarter(((block, total) for block, _, total in sums), settings)
+        return figures, PointsService._by_indicator(sums)
 
     async def _stored_scores(self, branch_id: int, quarter: Quarter) -> dict[int, Any]:
         """Final scores of a closed quarter by person id (rows with the score columns)."""

@@ -277,3 +277,18 @@ async def test_sql_scores_equal_the_entry_by_entry_computation(db: Database) -> 
             expected[e.indicator] = expected.get(e.indicator, rules.ZERO) + e.points
         assert overview.by_indicator == expected
         assert [e.id for e in overview.recent] == [e.id for e in reversed(entries[-5:])]
+
+    # An entry with an indicator outside the five (older data): the general path.
+    async with db.session() as session:
+        await session.execute(
+            update(LedgerEntry)
+            .where(
+                LedgerEntry.person_id == population.members[10][0], LedgerEntry.quarter == "2026Q1"
+            )
+            .values(indicator="legacy")
+        )
+        await session.commit()
+    await _compare_scores(db, clock, branch_id, Q1)
+    async with db.session() as session:
+        scores = await Services(session, clock).points.member_scores(branch_id, Q1)
+    assert any("legacy" in s.by_indicator for s in scores)
