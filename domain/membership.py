@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.i18n import N_, SUPPORTED_LOCALES, negotiate_locale
@@ -73,10 +73,28 @@ class JoinDecision:
 class MembershipService(Service):
     # -- accounts -----------------------------------------------------------------
     async def touch(self, user: TelegramUserInfo) -> Viewer:
-        """Record the Telegram user (create or refresh) and resolve who they are."""
+        """Record the Telegram user (create or refresh) and resolve who they are.
+
+        Runs on every update, so it reads the account, the person, the current membership
+        and the branch in one joined query (not four)."""
         now = self.clock.now()
-        account = await repo.get_account(self.session, user.id)
-        if account is None:
+        row = (
+            await self.session.execute(
+                select(TelegramAccount, Person, Membership, Branch)
+                .outerjoin(Person, Person.id == TelegramAccount.person_id)
+                .outerjoin(
+                    Membership,
+                    and_(
+                        Membership.person_id == TelegramAccount.person_id,
+                        Membership.ended_at.is_(None),
+                    ),
+                )
+                .outerjoin(Branch, Branch.id == Membership.branch_id)
+                .where(TelegramAccount.telegram_user_id == user.id)
+                .limit(1)
+            )
+        ).first()
+        if row is None:
             account = TelegramAccount(
                 telegram_user_id=user.id,
                 first_name=user.first_name[:128],
@@ -87,21 +105,22 @@ class MembershipService(Service):
                 updated_at=now,
             )
             self.session.add(account)
-        else:
-            changed = (
-                account.first_name != user.first_name[:128]
-                or account.username != user.username
-                or account.language_code != user.language_code
-                or account.blocked_at is not None
-            )
-            if changed:
-                account.first_name = user.first_name[:128]
-                account.last_name = (user.last_name or None) and user.last_name[:128]
-                account.username = user.username
-                account.language_code = user.language_code
-                account.blocked_at = None  # they wrote to us: not blocked any more
-                account.updated_at = now
-        return await self.viewer_for(account)
+            return self._viewer(account, None, None, None)
+        account, person, membership, branch = row
+        changed = (
+            account.first_name != user.first_name[:128]
+            or account.username != user.username
+            or account.language_code != user.language_code
+            or account.blocked_at is not None
+        )
+        if changed:
+            account.first_name = user.first_name[:128]
+            account.last_name = (user.last_name or None) and user.last_name[:128]
+            account.username = user.username
+            account.language_code = user.language_code
+            account.blocked_at = None  # they wrote to us: not blocked any more
+            account.updated_at = now
+        return self._viewer(account, person, membership, branch)
 
     async def viewer_of(self, telegram_user_id: int) -> Viewer:
         """The viewer for a known Telegram user (scheduler, CLI, tests)."""
@@ -111,23 +130,43 @@ class MembershipService(Service):
         return await self.viewer_for(account)
 
     async def viewer_for(self, account: TelegramAccount) -> Viewer:
-        locale = account.locale or negotiate_locale(account.language_code)
-        base = Viewer(
-            telegram_user_id=account.telegram_user_id,
-            display_name=account.display_name or str(account.telegram_user_id),
-            locale=locale,
-        )
         if account.person_id is None:
-            return base
-        person = await self.session.get(Person, account.person_id)
-        membership = await repo.current_membership(self.session, account.person_id)
-        if person is None or membership is None:
-            return base
-        branch = await self.session.get(Branch, membership.branch_id)
+            return self._viewer(account, None, None, None)
+        row = (
+            await self.session.execute(
+                select(Person, Membership, Branch)
+                .outerjoin(
+                    Membership,
+                    and_(Membership.person_id == Person.id, Membership.ended_at.is_(None)),
+                )
+                .outerjoin(Branch, Branch.id == Membership.branch_id)
+                .where(Person.id == account.person_id)
+                .limit(1)
+            )
+        ).first()
+        if row is None:
+            return self._viewer(account, None, None, None)
+        return self._viewer(account, *row)
+
+    @staticmethod
+    def _viewer(
+        account: TelegramAccount,
+        person: Person | None,
+        membership: Membership | None,
+        branch: Branch | None,
+    ) -> Viewer:
+        locale = account.locale or negotiate_locale(account.language_code)
+        display_name = account.display_name or str(account.telegram_user_id)
+        if account.person_id is None or person is None or membership is None:
+            return Viewer(
+                telegram_user_id=account.telegram_user_id,
+                display_name=display_name,
+                locale=locale,
+            )
         assert branch is not None
         return Viewer(
             telegram_user_id=account.telegram_user_id,
-            display_name=base.display_name,
+            display_name=display_name,
             locale=locale,
             person_id=person.id,
             full_name=person.full_name,

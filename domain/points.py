@@ -9,8 +9,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, func, insert, select, type_coerce
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.types import NullType
 
 from bot.i18n import N_
 from domain import points_rules as rules
@@ -20,7 +21,7 @@ from domain.membership import BRANCH_CREATED_HOOKS, MembershipService
 from domain.periods import Quarter, local_today
 from domain.points_catalogue import default_catalogue, indicator_keys, localized
 from domain.points_rules import PointsSettings
-from domain.roles import PersonStatus
+from domain.roles import PersonStatus, Role
 from domain.viewer import Viewer
 from store import repositories as repo
 
@@ -40,6 +41,7 @@ from store.models import (
     QuarterScore,
     RankingPublication,
     ReviewDigest,
+    TelegramAccount,
 )
 
 DESCRIPTION_MAX = 500
@@ -177,6 +179,15 @@ class Overview:
     settings: PointsSettings = field(default_factory=PointsSettings)
 
 
+def _decimal(value: object) -> Decimal:
+    """A SQL sum of points as an exact Decimal (SQLite may hand back a float)."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        return Decimal(f"{value:.2f}")
+    return Decimal(str(value or 0))
+
+
 def parse_points(text: str) -> Decimal:
     try:
         value = Decimal(text.strip().replace("＋", "+").replace("－", "-").replace(",", "."))
@@ -226,15 +237,14 @@ class PointsService(Service):
             raise NotAllowed(N_("Only the branch secretary can do this."))
         return viewer.branch_id
 
-    async def _joined_quarter(self, viewer: Viewer, branch_id: int) -> Quarter | None:
+    async def _joined_quarter(self, viewer: Viewer, timezone: str) -> Quarter | None:
         """The quarter the viewer's membership of this branch began in (local time)."""
         if viewer.membership_id is None:
             return None
-        membership = await self.session.get(Membership, viewer.membership_id)
-        if membership is None:
-            return None
-        branch = await self._branch(branch_id)
-        return Quarter.of(local_today(membership.started_at, branch.timezone))
+        started = await self.session.scalar(
+            select(Membership.started_at).where(Membership.id == viewer.membership_id)
+        )
+        return None if started is None else Quarter.of(local_today(started, timezone))
 
     async def _person_name(self, person_id: int | None) -> str:
         if person_id is None:
@@ -952,32 +962,85 @@ class PointsService(Service):
             stmt = stmt.where(LedgerEntry.person_id == person_id)
         return list((await self.session.scalars(stmt.order_by(LedgerEntry.id))).all())
 
-    async def _stored_scores(self, branch_id: int, quarter: Quarter) -> dict[int, QuarterScore]:
-        rows = (
-            await self.session.scalars(
-                select(QuarterScore).where(
-                    QuarterScore.branch_id == branch_id, QuarterScore.quarter == quarter.key
-                )
+    async def _sums(
+        self, branch_id: int, quarter_keys: list[str], person_id: int | None = None
+    ) -> dict[tuple[int, str], list[tuple[str, str, Decimal]]]:
+        """The ledger summed in SQL per (person, quarter, block, indicator): what scoring
+        needs, without loading every entry (a branch of 10,000 members has 400,000).
+        Keyed by (person id, quarter key); values are (block, indicator, sum)."""
+        stmt = (
+            select(
+                LedgerEntry.person_id,
+                LedgerEntry.quarter,
+                type_coerce(LedgerEntry.block, String),
+                LedgerEntry.indicator,
+                # Raw sums (no per-row type processing; _decimal() makes them exact).
+                type_coerce(func.sum(LedgerEntry.points), NullType),
             )
-        ).all()
+            .where(LedgerEntry.branch_id == branch_id, LedgerEntry.quarter.in_(quarter_keys))
+            .group_by(
+                LedgerEntry.person_id,
+                LedgerEntry.quarter,
+                LedgerEntry.block,
+                LedgerEntry.indicator,
+            )
+        )
+        if person_id is not None:
+            stmt = stmt.where(LedgerEntry.person_id == person_id)
+        result: dict[tuple[int, str], list[tuple[str, str, Decimal]]] = {}
+        for pid, quarter, block, indicator, total in await self.session.execute(stmt):
+            result.setdefault((pid, quarter), []).append((block, indicator, _decimal(total)))
+        return result
+
+    @staticmethod
+    def _by_indicator(sums: list[tuple[str, str, Decimal]]) -> dict[str, Decimal]:
+        by_indicator: dict[str, Decimal] = {}
+        for _, indicator, total in sums:
+            by_indicator[indicator] = by_indicator.get(indicator, rules.ZERO) + total
+        return by_indicator
+
+    @staticmethod
+    def _figures(
+        sums: list[tuple[str, str, Decimal]], settings: PointsSettings
+    ) -> tuple[rules.QuarterFigures, dict[str, Decimal]]:
+        figures = rules.score_quarter(((block, total) for block, _, total in sums), settings)
+        return figures, PointsService._by_indicator(sums)
+
+    async def _stored_scores(self, branch_id: int, quarter: Quarter) -> dict[int, Any]:
+        """Final scores of a closed quarter by person id (rows with the score columns)."""
+        rows = await self.session.execute(
+            select(
+                QuarterScore.person_id,
+                QuarterScore.base,
+                QuarterScore.deductions,
+                QuarterScore.special,
+                QuarterScore.extra,
+                QuarterScore.total,
+            ).where(QuarterScore.branch_id == branch_id, QuarterScore.quarter == quarter.key)
+        )
         return {r.person_id: r for r in rows}
 
     async def member_scores(self, branch_id: int, quarter: Quarter) -> list[MemberScore]:
         """Scores of the branch's Party members for a quarter, best first, ranked
         (final figures for a closed quarter)."""
         settings = await self.settings(branch_id)
-        entries = await self._entries(branch_id, quarter)
+        sums = await self._sums(branch_id, [quarter.key])
         stored = await self._stored_scores(branch_id, quarter)
-        members = [
-            r
-            for r in await repo.branch_members(self.session, branch_id)
-            if r.person.status.is_party_member or r.person.id in stored
-        ]
+        members = (
+            await self.session.execute(
+                select(Person.id, Person.full_name, Person.status, TelegramAccount.telegram_user_id)
+                .join(Membership, Membership.person_id == Person.id)
+                .outerjoin(TelegramAccount, TelegramAccount.person_id == Person.id)
+                .where(Membership.branch_id == branch_id, Membership.ended_at.is_(None))
+                .order_by(Person.full_name, Person.id)
+            )
+        ).all()
         scores: list[MemberScore] = []
-        for row in members:
-            own = [e for e in entries if e.person_id == row.person.id]
-            figures = rules.score_quarter(((e.block.value, e.points) for e in own), settings)
-            final = stored.get(row.person.id)
+        for person_id, name, status, telegram_user_id in members:
+            if not (status.is_party_member or person_id in stored):
+                continue
+            figures, by_indicator = self._figures(sums.get((person_id, quarter.key), []), settings)
+            final = stored.get(person_id)
             if final is not None:
                 figures = rules.QuarterFigures(
                     base=final.base,
@@ -988,14 +1051,11 @@ class PointsService(Service):
                     raw_special=figures.raw_special,
                     raw_extra=figures.raw_extra,
                 )
-            by_indicator: dict[str, Decimal] = {}
-            for e in own:
-                by_indicator[e.indicator] = by_indicator.get(e.indicator, rules.ZERO) + e.points
             scores.append(
                 MemberScore(
-                    person_id=row.person.id,
-                    name=row.person.full_name,
-                    telegram_user_id=row.account.telegram_user_id if row.account else None,
+                    person_id=person_id,
+                    name=name,
+                    telegram_user_id=telegram_user_id,
                     figures=figures,
                     by_indicator=by_indicator,
                 )
@@ -1020,32 +1080,42 @@ class PointsService(Service):
 
     async def overview(self, viewer: Viewer, recent: int = 5) -> Overview:
         person_id, branch_id = self._member(viewer)
-        settings = await self.settings(branch_id)
-        today = await self.today(branch_id)
-        current = Quarter.of(today)
-        entries = await self._entries(branch_id, person_id=person_id)
-        by_quarter: dict[str, list[LedgerEntry]] = {}
-        for e in entries:
-            by_quarter.setdefault(e.quarter, []).append(e)
+        branch = await self._branch(branch_id)  # once: settings and today both need it
+        settings = PointsSettings.from_branch(branch.settings)
+        current = Quarter.of(local_today(self.clock.now(), branch.timezone))
+        quarters = [Quarter(current.year, q) for q in range(1, current.q + 1)]
+        keys = [q.key for q in quarters]
+        sums = await self._sums(branch_id, keys, person_id)
+        finals = await self.session.execute(
+            select(QuarterScore.quarter, QuarterScore.total).where(
+                QuarterScore.branch_id == branch_id,
+                QuarterScore.person_id == person_id,
+                QuarterScore.quarter.in_(keys),
+            )
+        )
+        stored: dict[str, Decimal] = {key: total for key, total in finals}
         year: list[tuple[Quarter, Decimal, bool]] = []
-        joined = await self._joined_quarter(viewer, branch_id)
-        for q in range(1, current.q + 1):
-            quarter = Quarter(current.year, q)
-            if joined is not None and quarter < joined and quarter.key not in by_quarter:
+        joined = await self._joined_quarter(viewer, branch.timezone)
+        for quarter in quarters:
+            recorded = (person_id, quarter.key) in sums or quarter.key in stored
+            if joined is not None and quarter < joined and not recorded:
                 continue  # not yet a member of this branch then, and nothing recorded
-            stored = (await self._stored_scores(branch_id, quarter)).get(person_id)
-            if stored is not None:
-                year.append((quarter, stored.total, True))
+            final = stored.get(quarter.key)
+            if final is not None:
+                year.append((quarter, final, True))
                 continue
-            own = by_quarter.get(quarter.key, [])
-            figures = rules.score_quarter(((e.block.value, e.points) for e in own), settings)
+            figures, _ = self._figures(sums.get((person_id, quarter.key), []), settings)
             year.append((quarter, figures.total, False))
-        own = by_quarter.get(current.key, [])
-        figures = rules.score_quarter(((e.block.value, e.points) for e in own), settings)
-        by_indicator: dict[str, Decimal] = {}
-        for e in own:
-            by_indicator[e.indicator] = by_indicator.get(e.indicator, rules.ZERO) + e.points
-        last = [self._entry_info(e, viewer.full_name or "") for e in reversed(entries[-recent:])]
+        figures, by_indicator = self._figures(sums.get((person_id, current.key), []), settings)
+        last: list[EntryInfo] = []
+        if recent > 0:
+            rows = await self.session.scalars(
+                select(LedgerEntry)
+                .where(LedgerEntry.branch_id == branch_id, LedgerEntry.person_id == person_id)
+                .order_by(LedgerEntry.id.desc())
+                .limit(recent)
+            )
+            last = [self._entry_info(e, viewer.full_name or "") for e in rows]
         return Overview(
             quarter=current,
             figures=figures,
@@ -1175,26 +1245,28 @@ class PointsService(Service):
         previous = await self._stored_scores(branch_id, quarter.prev())
         below: list[tuple[MemberScore, bool]] = []
         now = self.clock.now()
+        rows: list[dict[str, Any]] = []
         for score in scores:
             prev = previous.get(score.person_id)
             warned = rules.needs_warning(score.figures.total, prev.total if prev else None)
-            self.session.add(
-                QuarterScore(
-                    branch_id=branch_id,
-                    quarter=quarter.key,
-                    person_id=score.person_id,
-                    base=score.figures.base,
-                    deductions=score.figures.deductions,
-                    special=score.figures.special,
-                    extra=score.figures.extra,
-                    total=score.figures.total,
-                    warned=warned,
-                    created_at=now,
-                )
+            rows.append(
+                {
+                    "branch_id": branch_id,
+                    "quarter": quarter.key,
+                    "person_id": score.person_id,
+                    "base": score.figures.base,
+                    "deductions": score.figures.deductions,
+                    "special": score.figures.special,
+                    "extra": score.figures.extra,
+                    "total": score.figures.total,
+                    "warned": warned,
+                    "created_at": now,
+                }
             )
             if score.figures.total < rules.WARNING_THRESHOLD:
                 below.append((score, warned))
-        await self.session.flush()
+        if rows:  # one executemany, not 10,000 ORM objects flushed one by one
+            await self.session.execute(insert(QuarterScore), rows)
         await self.audit(
             "points.quarter.close",
             branch_id=branch_id,
@@ -1206,8 +1278,8 @@ class PointsService(Service):
         )
         secretaries = [
             r.account.telegram_user_id
-            for r in await repo.branch_reviewers(self.session, branch_id)
-            if r.membership.role.value == "secretary" and r.account is not None
+            for r in await repo.branch_members(self.session, branch_id, roles=[Role.SECRETARY])
+            if r.account is not None
         ]
         below.sort(key=lambda pair: (pair[0].figures.total, pair[0].name))
         return QuarterCloseResult(branch_id, quarter, below, secretaries)

@@ -106,7 +106,10 @@ def _sqlite_begin_immediate(conn: Connection) -> None:
     reads and then writes while another connection writes fails at once with "database
     is locked" (SQLite cannot upgrade it without risking a deadlock); an immediate one
     waits for the lock (busy_timeout) instead. Periodic tasks and updates then simply
-    take turns."""
+    take turns. A connection in AUTOCOMMIT mode (e.g. for ``PRAGMA wal_checkpoint``)
+    starts no transaction."""
+    if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 

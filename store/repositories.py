@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.roles import PersonStatus, Role
@@ -69,9 +69,21 @@ async def branch_members(
 
 
 async def branch_reviewers(session: AsyncSession, branch_id: int) -> list[MemberRow]:
-    """The secretary and committee members with review rights."""
-    rows = await branch_members(session, branch_id)
-    return [r for r in rows if r.membership.role is Role.SECRETARY or r.membership.can_review]
+    """The secretary and committee members with review rights (filtered in SQL: a
+    branch of 10,000 members has a handful of reviewers), by name."""
+    stmt = (
+        select(Person, Membership, TelegramAccount)
+        .join(Membership, Membership.person_id == Person.id)
+        .outerjoin(TelegramAccount, TelegramAccount.person_id == Person.id)
+        .where(
+            Membership.branch_id == branch_id,
+            Membership.ended_at.is_(None),
+            or_(Membership.role == Role.SECRETARY, Membership.can_review.is_(True)),
+        )
+        .order_by(Person.full_name, Person.id)
+    )
+    rows = (await session.execute(stmt)).all()
+    return [MemberRow(person=p, membership=m, account=a) for p, m, a in rows]
 
 
 async def add_audit(

@@ -116,7 +116,16 @@ class LedgerEntry(Base):
     __tablename__ = "point_ledger"
     __table_args__ = (
         UniqueConstraint("source", "source_ref"),
-        Index("ix_point_ledger_branch_quarter", "branch_id", "quarter"),
+        # Covering index of the quarter's scores (migration 0008; see docs/performance.md).
+        Index(
+            "ix_point_ledger_scoring",
+            "branch_id",
+            "quarter",
+            "person_id",
+            "block",
+            "indicator",
+            "points",
+        ),
         Index("ix_point_ledger_person_quarter", "person_id", "quarter"),
     )
 

@@ -1,0 +1,286 @@
+"""Shared set-up of the benchmarks: a migrated SQLite database in a temporary directory,
+one branch with its secretary and N members bulk-inserted into the real tables (SQLAlchemy
+Core ``insert()`` executemany), optionally with ledger entries, and the bot's settings
+pointing at a local Bot API emulator."""
+
+from __future__ import annotations
+
+import resource
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from bot.app import LOCAL_TOKEN
+from bot.settings import Settings
+from domain.clock import Clock
+from domain.periods import Quarter
+from domain.roles import PersonStatus, Role
+from domain.services import Services
+from domain.viewer import Viewer
+from store.db import Database
+from store.models import LedgerEntry, LedgerKind, Membership, Person, PointItem, TelegramAccount
+
+SECRETARY_TG = 1001
+FIRST_MEMBER_TG = 10_000_000
+CHUNK = 20_000
+
+
+@dataclass
+class Population:
+    branch_id: int
+    join_code: str
+    secretary_person_id: int
+    secretary: Viewer
+    #: (person id, telegram id, name) of each member, in insertion order.
+    members: list[tuple[int, int, str]] = field(default_factory=list)
+    items: list[PointItem] = field(default_factory=list)
+    ledger_rows: int = 0
+
+
+def settings_for(url: str, emu_base: str, emu_file_base: str, storage: Path) -> Settings:
+    return Settings(
+        TELEGRAM_BOT_TOKEN=LOCAL_TOKEN,
+        TELEGRAM_API_BASE_URL=emu_base,
+        TELEGRAM_API_BASE_FILE_URL=emu_file_base,
+        DATABASE_URL=url,
+        BRANCHBOT_STORAGE_DIR=storage,
+    )
+
+
+async def _chunked_insert(session: Any, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), CHUNK):
+        await session.execute(insert(table), list(rows[start : start + CHUNK]))
+
+
+async def populate(
+    db: Database,
+    clock: Clock,
+    *,
+    members: int,
+    entries_per_member: int = 0,
+    quarter: Quarter | None = None,
+) -> Population:
+    """A branch (secretary 1001) with ``members`` full members bound to Telegram ids
+    10,000,000 + n, and ``entries_per_member`` direct-grant ledger entries each in
+    ``quarter``, made from the branch's real catalogue items (valid rows: the item's
+    key, name, indicator, block and points; dates inside the quarter)."""
+    now = clock.now()
+    async with db.session() as session:
+        svc = Services(session, clock)
+        branch = await svc.membership.create_branch(
+            "基准测试党支部", SECRETARY_TG, secretary_name="王书记"
+        )
+        secretary_pid = (
+            await session.execute(
+                select(TelegramAccount.person_id).where(
+                    TelegramAccount.telegram_user_id == SECRETARY_TG
+                )
+            )
+        ).scalar_one()
+        await session.execute(
+            TelegramAccount.__table__.update()
+            .where(TelegramAccount.telegram_user_id == SECRETARY_TG)
+            .values(first_name="王书记", language_code="zh-hans", started_at=now)
+        )
+        names = [f"党员{i:05d}" for i in range(members)]
+        await _chunked_insert(
+            session,
+            Person,
+            [
+                {
+                    "full_name": name,
+                    "status": PersonStatus.MEMBER,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for name in names
+            ],
+        )
+        ids = list(
+            (
+                await session.scalars(
+                    select(Person.id).where(Person.id != secretary_pid).order_by(Person.id)
+                )
+            ).all()
+        )
+        await _chunked_insert(
+            session,
+            Membership,
+            [
+                {
+                    "person_id": pid,
+                    "branch_id": branch.id,
+                    "role": Role.MEMBER,
+                    "can_review": False,
+                    "started_at": now,
+                }
+                for pid in ids
+            ],
+        )
+        await _chunked_insert(
+            session,
+            TelegramAccount,
+            [
+                {
+                    "telegram_user_id": FIRST_MEMBER_TG + n,
+                    "person_id": pid,
+                    "first_name": names[n],
+                    "language_code": "zh-hans",
+                    "started_at": now,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for n, pid in enumerate(ids)
+            ],
+        )
+        items = list(
+            (
+                await session.scalars(
+                    select(PointItem)
+                    .where(PointItem.branch_id == branch.id, PointItem.retired_at.is_(None))
+                    .order_by(PointItem.position, PointItem.id)
+                )
+            ).all()
+        )
+        population = Population(
+            branch_id=branch.id,
+            join_code=branch.join_code,
+            secretary_person_id=secretary_pid,
+            secretary=Viewer(
+                telegram_user_id=SECRETARY_TG,
+                display_name="王书记",
+                locale="zh_Hans",
+                person_id=secretary_pid,
+                full_name="王书记",
+                status=PersonStatus.MEMBER,
+                branch_id=branch.id,
+                branch_name="基准测试党支部",
+                branch_timezone="Asia/Shanghai",
+                role=Role.SECRETARY,
+                can_review=True,
+            ),
+            members=[(pid, FIRST_MEMBER_TG + n, names[n]) for n, pid in enumerate(ids)],
+            items=items,
+        )
+        if entries_per_member and quarter is not None:
+            population.ledger_rows = await _ledger(
+                session, population, entries_per_member, quarter, now
+            )
+        await session.commit()
+    if db.dialect == "sqlite":
+        # Fold the bulk insert's write-ahead log into the database file now, as it would
+        # have been long ago in production, so the first timed commit does not pay for it.
+        async with db.engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    return population
+
+
+async def _ledger(
+    session: Any, population: Population, per_member: int, quarter: Quarter, now: datetime
+) -> int:
+    days = (quarter.end - quarter.start).days + 1
+    bonuses = [i for i in population.items if i.points > 0]
+    deductions = [i for i in population.items if Decimal("-2") <= i.points < 0]
+    rows: list[dict[str, Any]] = []
+    count = 0
+    for m, (pid, _tg, _name) in enumerate(population.members):
+        for k in range(per_member):
+            # Mostly bonuses; every third member a deduction now and then, every 50th
+            # member many (so some end below 60 and the close has warnings to list).
+            if m % 50 == 0 or (m % 3 == 0 and k % 10 == 9):
+                item = deductions[(m + k) % len(deductions)]
+            else:
+                item = bonuses[(m + k * 7) % len(bonuses)]
+            day: date = quarter.start + timedelta(days=(m + k * 3) % days)
+            rows.append(
+                {
+                    "branch_id": population.branch_id,
+                    "person_id": pid,
+                    "quarter": quarter.key,
+                    "occurred_on": day,
+                    "kind": LedgerKind.GRANT,
+                    "item_id": item.id,
+                    "item_key": item.key,
+                    "item_name": (item.names or {}).get("zh_Hans", item.key)[:200],
+                    "indicator": item.indicator,
+                    "block": item.block,
+                    "points": item.points,
+                    "requested_points": item.points,
+                    "note": "基准数据",
+                    "created_by_person_id": population.secretary_person_id,
+                    "created_at": now,
+                }
+            )
+            if len(rows) >= CHUNK:
+                await session.execute(insert(LedgerEntry), rows)
+                count += len(rows)
+                rows = []
+    if rows:
+        await session.execute(insert(LedgerEntry), rows)
+        count += len(rows)
+    return count
+
+
+def member_viewer(population: Population, index: int) -> Viewer:
+    pid, tg, name = population.members[index]
+    return Viewer(
+        telegram_user_id=tg,
+        display_name=name,
+        locale="zh_Hans",
+        person_id=pid,
+        full_name=name,
+        status=PersonStatus.MEMBER,
+        branch_id=population.branch_id,
+        branch_name="基准测试党支部",
+        branch_timezone="Asia/Shanghai",
+        role=Role.MEMBER,
+    )
+
+
+# -- figures ---------------------------------------------------------------------------
+def percentile(values: Sequence[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    k = (len(ordered) - 1) * p
+    lo = int(k)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def rss_mb() -> tuple[float, float]:
+    """(current VmRSS, peak VmHWM) of this process in MB, from /proc/self/status; the
+    peak falls back to ``getrusage`` where /proc is missing."""
+    current = peak = 0.0
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                current = int(line.split()[1]) / 1024
+            elif line.startswith("VmHWM:"):
+                peak = int(line.split()[1]) / 1024
+    except OSError:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        current = peak
+    return current, peak
+
+
+def table(title: str, rows: Sequence[tuple[str, str, str]]) -> str:
+    """A plain text table: figure, value, target/comment."""
+    width = max([len(r[0]) for r in rows] + [len("figure")])
+    vwidth = max([len(r[1]) for r in rows] + [len("value")])
+    lines = [title, "-" * len(title)]
+    lines.append(f"{'figure':<{width}}  {'value':>{vwidth}}  target")
+    for name, value, target in rows:
+        lines.append(f"{name:<{width}}  {value:>{vwidth}}  {target}")
+    return "\n".join(lines)

@@ -1,0 +1,34 @@
+"""The benchmarks run and print their figures (tiny sizes; the timings themselves are
+what ``python -m bench.<name>`` reports, not something a test can assert)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bench import scale, updates
+
+
+def test_updates_benchmark_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    assert updates.main(["--updates", "20", "--warmup", "2", "--members", "5"]) == 0
+    out = capsys.readouterr().out
+    for label in ("echo bot (before)", "echo bot (after)", "/points", "approve a claim"):
+        assert re.search(rf"{re.escape(label)}\s+\d+\.\d+ ms\s+p95\s+\d+\.\d+ ms", out), out
+    assert re.search(r"/points .*\d+\.\d+x echo .*SQL/update", out), out
+    assert re.search(r"approve a claim .*\d+\.\d+x echo .*SQL/update", out), out
+    assert "claims approved: 22" in out  # every timed and warm-up press approved a claim
+
+
+def test_scale_benchmark_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--members", "50", "--entries", "5", "--samples", "5", "--updates", "4"]
+    assert scale.main(args) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"ledger entries\s+250\b", out), out
+    for label in ("ranking, open quarter", "quarter close", "ranking, closed quarter"):
+        assert re.search(rf"{re.escape(label)}\s+\d+\.\d+ s\b", out), out
+    for label in ("/points server time (median)", "/points: overview (median)"):
+        assert re.search(rf"{re.escape(label)}\s+\d+\.\d+ ms\b", out), out
+    assert re.search(r"RSS of the running bot\s+\d+\.\d+ MB", out), out
+    assert re.search(r"process_update, running bot\s+\d+\.\d+ ms\s+median of 4 updates", out), out
+    assert re.search(r"RESULT\s+(OK|NOT MET)", out), out
