@@ -307,6 +307,7 @@ async def _dispatch_button(update: Update, ctx: BranchContext, cb: Callback) -> 
     action = cb.action
     if action in {"mute", "unmute", "pause", "resume"}:
         if action == "pause":
+            await svc.preference(viewer)  # rights: members only (no dialog for strangers)
             await ctx.svc.dialogs.set(uid, "rm_pause", "date")
             await answer_callback(update)
             await reply(

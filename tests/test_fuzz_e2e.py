@@ -344,10 +344,20 @@ raw_data = st.one_of(
 @example(data="fee:1:pay:0000-01.0000-03", uid=MEMBER)
 @example(data="ex:0:pass:99999999999999999999", uid=SECRETARY)
 @example(data="rp:1:nudge:2026Q9", uid=SECRETARY)
+@example(data="rm:0:pause", uid=STRANGER)
 def test_any_callback_data_is_answered(
     running: Running, errors: ErrorLog, data: str, uid: int
 ) -> None:
     exchange(running, errors, uid, data=data)
+    if uid == STRANGER:  # nothing a stranger presses opens a dialog for them
+        assert (
+            running.run(
+                running.bot.scalar(
+                    "SELECT count(*) FROM dialog_states WHERE telegram_user_id = :u", u=uid
+                )
+            )
+            == 0
+        )
 
 
 # -- user text shown back ------------------------------------------------------------------
