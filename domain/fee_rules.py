@@ -23,6 +23,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from bot.i18n import N_
+from domain.periods import MAX_YEAR, MIN_YEAR
 
 FEN = Decimal("0.01")
 #: Largest monthly income or fixed amount accepted (a typo guard, not a rule).
@@ -230,8 +231,8 @@ class Month:
     def parse(cls, text: str) -> Month:
         """``2026-03`` / ``2026-3`` / ``202603``."""
         text = text.strip()
-        match = re.match(r"^(\d{4})-?(\d{1,2})$", text)
-        if not match:
+        match = re.fullmatch(r"([0-9]{4})-?([0-9]{1,2})", text)
+        if not match or not MIN_YEAR <= int(match[1]) <= MAX_YEAR:
             raise ValueError(text)
         return cls(int(match[1]), int(match[2]))
 

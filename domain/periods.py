@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+#: Years a typed period may name (dates outside cannot be computed or make no sense).
+MIN_YEAR, MAX_YEAR = 1900, 2100
 
 
 def local_today(now: datetime, timezone: str) -> date:
@@ -29,10 +33,13 @@ class Quarter:
     def parse(cls, text: str) -> Quarter:
         """``2026Q3`` / ``2026-Q3`` / ``2026q3``."""
         cleaned = text.strip().upper().replace("-", "")
-        year, sep, q = cleaned.partition("Q")
-        if not sep or not year.isdigit() or not q.isdigit():
+        match = re.fullmatch(r"([0-9]{4})Q([0-9])", cleaned)
+        if match is None:  # also refuses "²Q1" and "0Q1": str.isdigit() is not int()
             raise ValueError(text)
-        return cls(int(year), int(q))
+        year = int(match[1])
+        if not MIN_YEAR <= year <= MAX_YEAR:
+            raise ValueError(text)
+        return cls(year, int(match[2]))
 
     @property
     def start(self) -> date:

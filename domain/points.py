@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, func, insert, select, type_coerce
@@ -191,14 +191,14 @@ def _decimal(value: object) -> Decimal:
 def parse_points(text: str) -> Decimal:
     try:
         value = Decimal(text.strip().replace("＋", "+").replace("－", "-").replace(",", "."))
-    except (InvalidOperation, ValueError):
+        if (
+            not value.is_finite()
+            or abs(value) > POINTS_LIMIT
+            or value != value.quantize(Decimal("0.01"))
+        ):
+            raise ValueError(text)
+    except (ArithmeticError, ValueError):  # InvalidOperation, Overflow ("1e999999999")
         raise DomainError(N_("Please send a number of points, for example 2 or 0.5.")) from None
-    if (
-        not value.is_finite()
-        or abs(value) > POINTS_LIMIT
-        or value != value.quantize(Decimal("0.01"))
-    ):
-        raise DomainError(N_("Please send a number of points, for example 2 or 0.5."))
     return value
 
 

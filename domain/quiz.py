@@ -149,7 +149,10 @@ def parse_window(text: str, today: date) -> tuple[date, date]:
 
 def parse_int(text: str, low: int, high: int, msgid: str) -> int:
     cleaned = text.strip()
-    if not cleaned.isdigit() or not low <= int(cleaned) <= high:
+    # isdigit() alone also takes "²", which int() refuses; and keep int() cheap.
+    if not (cleaned.isascii() and cleaned.isdigit() and len(cleaned) <= 9) or not (
+        low <= int(cleaned) <= high
+    ):
         raise DomainError(msgid, low=low, high=high)
     return int(cleaned)
 

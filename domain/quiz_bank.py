@@ -408,7 +408,7 @@ def _read_table(data: bytes, suffix: str) -> list[tuple[int, list[str]]]:
             continue
     else:  # pragma: no cover - gb18030 decodes nearly anything
         raise BankError([RowError(0, N_("The file is not UTF-8 or GB18030 text."))])
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
         return [(reader.line_num, [c.strip() for c in row]) for row in reader]
     except csv.Error as exc:

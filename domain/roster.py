@@ -158,8 +158,13 @@ def read_table(data: bytes, filename: str) -> list[tuple[int, list[str]]]:
                 continue
         else:  # pragma: no cover - gb18030 decodes any byte string
             raise RosterError([RowError(0, N_("The file is not UTF-8 or GB18030 text."))])
-        reader = csv.reader(io.StringIO(text))
-        return [(reader.line_num, [c.strip() for c in row]) for row in reader]
+        reader = csv.reader(io.StringIO(text, newline=""))
+        try:
+            return [(reader.line_num, [c.strip() for c in row]) for row in reader]
+        except csv.Error as exc:  # e.g. a stray carriage return or quote
+            raise RosterError(
+                [RowError(reader.line_num, N_("Line {line}: the CSV cannot be read."))]
+            ) from exc
     raise RosterError([RowError(0, N_("Only CSV and XLSX roster files are accepted."))])
 
 

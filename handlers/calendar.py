@@ -119,8 +119,14 @@ def date_text(t: Gettext, day: date) -> str:
     )
 
 
+def plain_title(t: Gettext, kind: str, title: str | None) -> str:
+    """The entry's title as plain text (button labels are not HTML)."""
+    return title or t(cal.KIND_LABELS.get(kind, cal.KIND_LABELS[cal.ONE_OFF]))
+
+
 def title_of(t: Gettext, kind: str, title: str | None) -> str:
-    return esc(title) if title else t(cal.KIND_LABELS.get(kind, cal.KIND_LABELS[cal.ONE_OFF]))
+    """The entry's title for an HTML message."""
+    return esc(plain_title(t, kind, title))
 
 
 def describe_schedule(t: Gettext, s: cal.Schedule) -> str:
@@ -253,7 +259,7 @@ async def _show_rules(update: Update, ctx: BranchContext) -> None:
     rows = [
         [
             button(
-                ("" if r.reminders_on else "🔕 ") + title_of(_, r.kind, r.title)[:40],
+                ("" if r.reminders_on else "🔕 ") + plain_title(_, r.kind, r.title)[:40],
                 Callback(PREFIX, r.id, "view"),
             )
         ]
@@ -301,6 +307,7 @@ async def _dispatch_button(update: Update, ctx: BranchContext, cb: Callback) -> 
     action = cb.action
     if action in {"mute", "unmute", "pause", "resume"}:
         if action == "pause":
+            await svc.preference(viewer)  # rights: members only (no dialog for strangers)
             await ctx.svc.dialogs.set(uid, "rm_pause", "date")
             await answer_callback(update)
             await reply(

@@ -10,8 +10,13 @@ import re
 from dataclasses import dataclass
 
 MAX_CALLBACK_BYTES = 64
+#: Ids are database keys (signed 64-bit): anything larger is forged.
+MAX_ID = 2**63 - 1
+# ASCII only: ``\d`` would also take other scripts' digits ("١٢"), which int() accepts.
 _RE = re.compile(
-    r"^(?P<prefix>[a-z]{1,8}):(?P<id>\d{1,19}):(?P<action>[a-z_]{1,16})(?::(?P<arg>[A-Za-z0-9_.-]{1,24}))?$"
+    r"(?P<prefix>[a-z]{1,8}):(?P<id>[0-9]{1,19}):(?P<action>[a-z_]{1,16})"
+    r"(?::(?P<arg>[A-Za-z0-9_.-]{1,24}))?",
+    re.ASCII,
 )
 
 
@@ -35,8 +40,8 @@ def parse(data: str | None) -> Callback | None:
     """The callback, or None when the data is malformed (forged or from an old build)."""
     if not data or len(data.encode("utf-8", "replace")) > MAX_CALLBACK_BYTES:
         return None
-    match = _RE.match(data)
-    if match is None:
+    match = _RE.fullmatch(data)  # not match(): "$" would let a trailing newline through
+    if match is None or int(match["id"]) > MAX_ID:
         return None
     return Callback(match["prefix"], int(match["id"]), match["action"], match["arg"])
 

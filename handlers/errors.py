@@ -53,11 +53,9 @@ async def on_error(update: object, ctx: BranchContext) -> None:
     admin_chat = ctx.runtime.settings.admin_chat_id
     if admin_chat is not None and ctx.error is not None:
         trace = "".join(traceback.format_exception(ctx.error))
-        for part in split_text(trace, 3000):
+        for part in split_text(html.escape(trace, quote=False), 3000):
             try:
-                await ctx.bot.send_message(
-                    admin_chat, f"<pre>{html.escape(part)}</pre>", parse_mode="HTML"
-                )
+                await ctx.bot.send_message(admin_chat, f"<pre>{part}</pre>", parse_mode="HTML")
             except TelegramError:
                 log.exception("could not report the error to the admin chat")
                 break

@@ -33,6 +33,7 @@ from domain.fees import (
     months_arg,
     parse_months_arg,
 )
+from domain.periods import MAX_YEAR, MIN_YEAR
 from domain.roles import Audience
 from domain.services import Services
 from handlers.callbacks import Callback, parse, pattern
@@ -959,10 +960,15 @@ async def export_fees(update: Update, ctx: BranchContext, args: list[str]) -> No
     viewer = ctx.viewer
     try:
         if args:
-            if not args[0].isdigit():
+            # ASCII digits of a plausible year ("²".isdigit() is true; year 0 has no dates).
+            text = args[0]
+            if (
+                not (text.isascii() and text.isdigit() and len(text) == 4 and int(text) >= MIN_YEAR)
+                or int(text) > MAX_YEAR
+            ):
                 await reply(update, ctx, _("Please give a year like 2026: /export fees 2026"))
                 return
-            year = int(args[0])
+            year = int(text)
         else:
             year = ctx.svc.clock.now().year
         register_data = await ctx.svc.fees.year_register(viewer, year)

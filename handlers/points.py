@@ -7,12 +7,13 @@ digest, quarter close). Callback prefixes: ``pt`` (claims, scores) and ``cat``
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
@@ -91,13 +92,13 @@ SECRETARY = (Audience.SECRETARY,)
 def register(app: BranchApp, registry: Registry) -> None:
     register_audience("declaration", undeclared_members)
     private = filters.ChatType.PRIVATE
-    app.add_handler(CommandHandler("claim", claim_command, filters=private))
-    app.add_handler(CommandHandler("pending", pending_command, filters=private))
-    app.add_handler(CommandHandler("points", points_command, filters=private))
-    app.add_handler(CommandHandler("grant", grant_command, filters=private))
-    app.add_handler(CommandHandler("revoke", revoke_command, filters=private))
-    app.add_handler(CommandHandler("ranking", ranking_command, filters=private))
-    app.add_handler(CommandHandler("catalogue", catalogue_command, filters=private))
+    app.add_handler(CommandHandler("claim", _guarded(claim_command), filters=private))
+    app.add_handler(CommandHandler("pending", _guarded(pending_command), filters=private))
+    app.add_handler(CommandHandler("points", _guarded(points_command), filters=private))
+    app.add_handler(CommandHandler("grant", _guarded(grant_command), filters=private))
+    app.add_handler(CommandHandler("revoke", _guarded(revoke_command), filters=private))
+    app.add_handler(CommandHandler("ranking", _guarded(ranking_command), filters=private))
+    app.add_handler(CommandHandler("catalogue", _guarded(catalogue_command), filters=private))
     app.add_handler(CallbackQueryHandler(on_points_button, pattern=pattern("pt")))
     app.add_handler(CallbackQueryHandler(on_catalogue_button, pattern=pattern("cat")))
     registry.command("claim", N_("Declare points (申报积分)"), MEMBERS, order=20)
@@ -109,7 +110,7 @@ def register(app: BranchApp, registry: Registry) -> None:
     registry.command("catalogue", N_("Edit the points catalogue"), SECRETARY, order=26)
     registry.badge(_pending_badge)
     registry.exporter(
-        "points", N_("Points: ledger and scores of a quarter"), REVIEWERS, export_points
+        "points", N_("Points: ledger and scores of a quarter"), REVIEWERS, _guarded(export_points)
     )
     registry.periodic("points.overdue", timedelta(hours=1), run_overdue_digest)
     registry.periodic("points.close", timedelta(hours=1), run_quarter_close)
@@ -135,6 +136,23 @@ def register(app: BranchApp, registry: Registry) -> None:
 
 
 # -- small helpers --------------------------------------------------------------------
+_Handler = TypeVar("_Handler", bound=Callable[..., Coroutine[Any, Any, None]])
+
+
+def _guarded(fn: _Handler) -> _Handler:
+    """A command whose domain refusals (not found, already revoked, not allowed …) are
+    answered, not left to the error handler ("something went wrong")."""
+
+    @functools.wraps(fn)
+    async def run(update: Update, ctx: BranchContext, *args: Any) -> None:
+        try:
+            await fn(update, ctx, *args)
+        except DomainError as exc:
+            await _fail(update, ctx, exc)
+
+    return cast(_Handler, run)
+
+
 def fmt(value: Decimal) -> str:
     return rules.fmt(value)
 
@@ -1027,13 +1045,12 @@ async def revoke_command(update: Update, ctx: BranchContext) -> None:
         await reply(update, ctx, _("Only the branch secretary can do this."))
         return
     args = ctx.args or []
-    if not args or not args[0].lstrip("#").isdigit():
+    number = args[0].lstrip("#＃") if args else ""
+    # ASCII digits that fit a database id ("²".isdigit() is true, int("²") fails).
+    if not (number.isascii() and number.isdigit() and len(number) <= 18):
         await reply(update, ctx, _("Send /revoke followed by the claim number, e.g. /revoke 12."))
         return
-    try:
-        await _start_revoke(update, ctx, int(args[0].lstrip("#")))
-    except DomainError as exc:
-        await reply(update, ctx, render_error(ctx, exc))
+    await _start_revoke(update, ctx, int(number))
 
 
 async def _start_revoke(update: Update, ctx: BranchContext, claim_id: int) -> None:
