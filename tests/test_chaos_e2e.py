@@ -434,7 +434,7 @@ async def _run(tmp_path: Path, url: str) -> None:
             "BRANCHBOT_STORAGE_DIR": str(tmp_path / "storage"),
             "BRANCHBOT_RETRY_BACKOFF": "0.01",
             "BRANCHBOT_REMINDER_TICK_SECONDS": "0",
-            "BRANCHBOT_LOG_LEVEL": "WARNING",
+            "BRANCHBOT_LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
             "CHAOS_LOG": str(log_path),
         }
@@ -471,8 +471,15 @@ async def _run(tmp_path: Path, url: str) -> None:
         # Liveness: the last process works off everything still pending.
         await emu.wait_until(lambda: emu.pending_updates == 0, timeout=30)
         figures = await _wait_settled(runtime.db, journal, members)
+        # Deliveries of an update already committed (the process was killed before
+        # it confirmed it), skipped thanks to processed_updates.
+        skipped = len(re.findall(r"update \d+ was already processed", log_path.read_text()))
+        # Replies sent by a process killed before its commit, and sent again after.
+        acks = [(u.id, m.text) for u in members for m in u.inbox if PART_ACK.search(m.text or "")]
+        repeated = len(acks) - len(set(acks))
         print(
             f"\nchaos: {figures['updates']} updates sent, {figures['processed']} processed, "
+            f"{skipped} repeated deliveries skipped, {repeated} report replies repeated, "
             f"{bot.kills} kills in {bot.starts} starts, {scripted:.1f} s; "
             f"{figures['parts']} acknowledged parts, {figures['approved']} approvals; "
             f"{len(journal.timeouts)} unacknowledged: {journal.timeouts[:5]}"
@@ -480,6 +487,7 @@ async def _run(tmp_path: Path, url: str) -> None:
         assert finished, f"the script did not finish in {RUN_TIMEOUT} s"
         assert len(journal.update_ids) >= 1000
         assert bot.kills >= 10
+        assert skipped > 0  # the run did deliver updates twice
     except BaseException:
         if log_path.exists():
             tail = log_path.read_text(errors="replace")[-3000:]
