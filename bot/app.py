@@ -8,6 +8,7 @@ effects, so an update Telegram delivers twice has its effect once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
@@ -67,6 +68,24 @@ FALLBACKS: Sequence[ModuleType] = (dialog, errors)
 
 #: Placeholder token for the local emulator (demo, tests); never a real token.
 LOCAL_TOKEN = "123456:LOCAL-EMULATOR-TOKEN"
+
+
+class ConfirmAfterProcessingQueue(asyncio.Queue[object]):
+    """PTB's update queue, except that ``put`` returns once the update has been processed
+    (its transaction committed, or its failure recorded).
+
+    PTB's ``Updater`` confirms the updates it fetched through the offset of its next
+    ``getUpdates`` call, and it makes that call as soon as the batch is queued: a process
+    killed then loses every update it had queued but not handled yet, as Telegram will not
+    deliver them again. With this queue the next ``getUpdates`` waits until the batch is
+    handled, so an update is confirmed only after its transaction is over. A process killed
+    before that has the update delivered again, and ``processed_updates`` skips it if its
+    transaction had committed (at-least-once delivery + idempotency = effect exactly once).
+    """
+
+    async def put(self, item: object) -> None:
+        await super().put(item)
+        await self.join()
 
 
 class BranchApplication(Application[Any, Any, Any, Any, Any, Any]):
@@ -152,6 +171,7 @@ def build_application(
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_base_file_url)
         .context_types(ContextTypes(context=BranchContext))
+        .update_queue(ConfirmAfterProcessingQueue())
         .defaults(Defaults(tzinfo=settings.tz))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
