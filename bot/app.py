@@ -132,14 +132,23 @@ class BranchApplication(Application[Any, Any, Any, Any, Any, Any]):
                     )
                 )
             locale = viewer.locale if viewer else negotiate_locale(None)
-            scope = UpdateScope(session=session, services=services, viewer=viewer, locale=locale)
+            scope = UpdateScope(
+                session=session,
+                services=services,
+                viewer=viewer,
+                locale=locale,
+                update_id=update.update_id,
+                request=_request_text(update),
+            )
             token = CURRENT_SCOPE.set(scope)
             try:
                 await super().process_update(update)
+                if not scope.failed:
+                    await session.commit()
+                    await self._after_commit(scope)
             finally:
                 CURRENT_SCOPE.reset(token)
             if not scope.failed:
-                await session.commit()
                 return
             await session.rollback()
         # The handler failed: its effects are rolled back, but the update is marked
@@ -154,6 +163,32 @@ class BranchApplication(Application[Any, Any, Any, Any, Any, Any]):
                 await session.commit()
             except IntegrityError:
                 await session.rollback()
+
+    async def _after_commit(self, scope: UpdateScope) -> None:
+        """Messages to other users, sent once the update's effects are durable: a button
+        never names a row that a failed transaction rolled back. Their own bookkeeping
+        (blocked users, deliveries to retry) commits in a second, short transaction."""
+        if not scope.after_commit:
+            return
+        for send in scope.after_commit:
+            try:
+                await send()
+            except Exception:
+                log.exception("a message after commit failed")
+        try:
+            await scope.session.commit()
+        except Exception:
+            log.exception("could not record the outcome of messages sent after commit")
+            await scope.session.rollback()
+
+
+def _request_text(update: Update) -> str | None:
+    if update.callback_query is not None:
+        return (update.callback_query.data or "")[:100]
+    message = update.effective_message
+    if message is not None and message.text:
+        return message.text[:100]
+    return None
 
 
 def build_application(

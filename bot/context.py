@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +27,14 @@ class UpdateScope:
     viewer: Viewer | None
     locale: str
     failed: bool = False
+    update_id: int | None = None
+    #: What the user asked for (command text or callback data), for the audit log.
+    request: str | None = None
+    #: A refusal of this update has been audited (one entry per update).
+    denial_audited: bool = False
+    #: Sends that must only happen once the update's transaction committed (messages
+    #: to other users with buttons naming rows created in this update).
+    after_commit: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
 
 
 CURRENT_SCOPE: ContextVar[UpdateScope | None] = ContextVar("branchbot_update_scope", default=None)
@@ -61,6 +70,11 @@ class BranchContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any]
     def locale(self) -> str:
         scope = CURRENT_SCOPE.get()
         return scope.locale if scope is not None else "zh_Hans"
+
+    def after_commit(self, send: Callable[[], Awaitable[object]]) -> None:
+        """Run ``send`` after this update's transaction committed (never if it fails).
+        Outside an update (scheduler, tests) it runs when awaited by the caller instead."""
+        self.scope.after_commit.append(send)
 
     def gettext(self, message: str) -> str:
         return translator(self.locale).gettext(message)

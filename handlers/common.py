@@ -12,10 +12,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.context import BranchContext
+from bot.context import CURRENT_SCOPE, BranchContext
 from bot.i18n import translator
-from domain.errors import DomainError
+from domain.errors import DomainError, NotAllowed, NotFound
 from handlers.callbacks import Callback
+from store.models import AuditEntry
 from store.repositories import get_account
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,10 @@ def keyboard(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMa
 
 
 def render_error(ctx: BranchContext, error: DomainError) -> str:
+    """The refusal in the viewer's language. Not allowed, or naming something that is
+    not there (a forged or stale id): audited."""
+    if isinstance(error, (NotAllowed, NotFound)):
+        audit_refusal(error.msgid)
     params = {k: esc(v) for k, v in error.params.items()}
     return ctx.gettext(error.msgid).format(**params)
 
@@ -170,6 +175,7 @@ async def reply(
     chat = update.effective_chat
     if chat is None:
         return None
+    _audit_if_refusal(text)
     return await send_html(ctx, chat.id, text, markup, **kwargs)
 
 
@@ -220,6 +226,7 @@ async def answer_callback(update: Update, text: str | None = None, *, alert: boo
     query = update.callback_query
     if query is None:
         return
+    _audit_if_refusal(text)
     try:
         await query.answer(text=text, show_alert=alert)
     except TelegramError as exc:  # too old / already answered / network: nothing to do
@@ -240,13 +247,69 @@ async def notify(
     ctx: BranchContext,
     telegram_user_id: int,
     render: Callable[[Gettext], tuple[str, InlineKeyboardMarkup | None]],
-) -> Message | None:
-    """Send another user a message in their language. A user who blocked the bot or
-    never started it is recorded and skipped; the current update still succeeds."""
+) -> None:
+    """Send another user a message in their language, once this update's transaction has
+    committed (a failed update tells nobody). A user who blocked the bot or never started
+    it is recorded and skipped; a message Telegram does not take is retried later."""
     locale = await locale_of(ctx, telegram_user_id)
     text, markup = render(translator(locale).gettext)
-    try:
-        return await send_html(ctx, telegram_user_id, text, markup)
-    except BadRequest as exc:  # e.g. chat not found: the user never started the bot
-        log.warning("cannot message %s: %s", telegram_user_id, exc)
-        return None
+
+    async def send() -> None:
+        try:
+            await send_html(ctx, telegram_user_id, text, markup)
+        except BadRequest as exc:  # e.g. chat not found: the user never started the bot
+            log.warning("cannot message %s: %s", telegram_user_id, exc)
+
+    ctx.after_commit(send)
+
+
+#: Answers that mean "refused": every one is audited (``access.denied``), whichever
+#: handler gives it, with what was asked (command text or callback data).
+DENIAL_MSGIDS: frozenset[str] = frozenset(
+    {
+        "This button is no longer valid.",
+        "This button is not for you.",
+        "Only the branch secretary can do this.",
+        "Only the branch secretary can decide this.",
+        "Only the secretary or a committee member with review rights can do this.",
+        "Only members of a branch can do this.",
+        "I can only help members of a branch. Send /start to see how to join.",
+        "There is nothing you can export.",
+        "This is no longer open. Send /grant to start again.",
+        "Only members of a branch can use /fees. Send /start first.",
+        "Only members of a branch can see its calendar.",
+        "Only members of a branch get reminders.",
+    }
+)
+
+
+def audit_refusal(reason: str) -> None:
+    """Record that this update was refused (once per update), in its own transaction."""
+    scope = CURRENT_SCOPE.get()
+    if scope is None or scope.denial_audited or scope.failed:
+        return
+    scope.denial_audited = True
+    viewer = scope.viewer
+    scope.session.add(
+        AuditEntry(
+            at=scope.services.clock.now(),
+            action="access.denied",
+            actor_telegram_id=viewer.telegram_user_id if viewer else None,
+            actor_person_id=viewer.person_id if viewer else None,
+            branch_id=viewer.branch_id if viewer else None,
+            subject_type="update",
+            subject_id=None if scope.update_id is None else str(scope.update_id),
+            details={"reason": reason, "request": scope.request},
+        )
+    )
+
+
+def _audit_if_refusal(text: str | None) -> None:
+    scope = CURRENT_SCOPE.get()
+    if scope is None or not text:
+        return
+    t = translator(scope.locale).gettext
+    for msgid in DENIAL_MSGIDS:
+        if text == t(msgid) or text == msgid:
+            audit_refusal(msgid)
+            return

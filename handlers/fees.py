@@ -454,12 +454,16 @@ async def _submit(
         ).format(months=months_text(_, info.months), amount=money(info.total)),
     )
     for reviewer in info.reviewers:
-        await deliver(
-            ctx.bot,
-            ctx.svc,
-            reviewer,
-            lambda t: (submission_text(t, info), decision_buttons(t, info.id)),
-            photo=info.photo_file_id,
+        # Once the submission is committed: the buttons name it.
+        ctx.after_commit(
+            partial(
+                deliver,
+                ctx.bot,
+                ctx.svc,
+                reviewer,
+                lambda t: (submission_text(t, info), decision_buttons(t, info.id)),
+                photo=info.photo_file_id,
+            )
         )
 
 

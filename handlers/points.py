@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any, TypeVar, cast
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -485,7 +486,8 @@ async def _submit_claim(update: Update, ctx: BranchContext, dialog: Dialog) -> N
     for row in await branch_reviewers(ctx.svc.session, claim.branch_id):
         if row.account is None or row.person.id == claim.person_id:
             continue
-        await send_review(ctx, row.account.telegram_user_id, claim)
+        # Once the claim is committed: the buttons name it.
+        ctx.after_commit(partial(send_review, ctx, row.account.telegram_user_id, claim))
 
 
 # -- review ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, PollAnswerHandler, filters
@@ -326,8 +326,8 @@ async def send_question(ctx: BranchContext, q: QuestionView) -> None:
 
 
 def ctx_sender(ctx: BranchContext) -> Send:
-    async def send(telegram_id: int, render: Render) -> Message | None:
-        return await notify(ctx, telegram_id, render)
+    async def send(telegram_id: int, render: Render) -> None:
+        await notify(ctx, telegram_id, render)
 
     return send
 

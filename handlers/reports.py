@@ -9,6 +9,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 from telegram import InlineKeyboardMarkup, Message, Update
@@ -317,7 +318,8 @@ async def _confirm_and_forward(update: Update, ctx: BranchContext, view: ReportV
         lines.extend(_status_lines(status, _)[-len(status.outstanding) - 1 :])
     await reply(update, ctx, "\n".join(lines))
     for reviewer in await ctx.svc.reports.reviewers(view.branch_id, exclude_person=view.person_id):
-        await send_for_review(ctx, reviewer, view)
+        # Once the report is committed: the buttons name it.
+        ctx.after_commit(partial(send_for_review, ctx, reviewer, view))
 
 
 # -- showing a report to a reviewer ---------------------------------------------------------
@@ -594,8 +596,8 @@ async def _on_nudge(update: Update, ctx: BranchContext, cb: Callback) -> None:
                 "to hand it in."
             ).format(period=period_label(owed, t), date=owed.end.isoformat()), None
 
-        if await notify(ctx, target.telegram_id, render) is not None:
-            sent += 1
+        await notify(ctx, target.telegram_id, render)  # sent once this update commits
+        sent += 1
     if result.targets:
         summary = ctx.ngettext("Reminded {n} person.", "Reminded {n} people.", sent).format(n=sent)
     else:

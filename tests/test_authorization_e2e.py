@@ -2,7 +2,8 @@
 attempted by a plain member of the same branch, by the secretary of another branch and
 by a stranger — as commands, by replaying the real callback data a secretary received,
 and by forged variants of it. Every attempt is refused with a translated answer,
-changes nothing in the database, and is audited where the feature audits denials.
+changes nothing in the database, and is audited (``access.denied``, or the feature's own
+``….denied`` entry).
 
 One bot with two branches is shared by the module (setup takes a few seconds); each
 case compares a dump of every domain table before and after, so cases cannot hide
@@ -502,6 +503,12 @@ async def attempt(world: World, actor: str, act: Any) -> tuple[list[str], list[A
     return texts, list(rows)
 
 
+def denials_by(audits: list[Any], actor: str) -> int:
+    """How many refusals of ``actor`` the audit log recorded."""
+    who = ACTORS[actor][0]
+    return sum(1 for action, actor_id in audits if action.endswith("denied") and actor_id == who)
+
+
 async def audit_count(bot: Harness) -> int:
     return int(await bot.scalar("SELECT coalesce(max(id), 0) FROM audit_log") or 0)
 
@@ -537,6 +544,7 @@ async def test_replayed_button_refused(world: World, name: str, actor: str) -> N
     texts, audits = await attempt(world, actor, act)
     assert len(texts) == 1, f"a refused press sent messages: {texts[1:]}"
     assert refusal(texts[0]), f"{name} by {actor}: {texts[0]!r}"
+    assert denials_by(audits, actor) >= 1, f"{name} by {actor} not audited: {audits}"
     if name in AUDITED and actor in AUDITED[name][1]:
         assert (AUDITED[name][0], ACTORS[actor][0]) in [tuple(r) for r in audits], audits
 
@@ -569,9 +577,10 @@ async def test_forged_button_refused(world: World, name: str, actor: str) -> Non
             answers.append((await user.wait_callback_answer()).text or "")
         return answers, update_id
 
-    answers, _audits = await attempt(world, actor, act)
+    answers, audits = await attempt(world, actor, act)
     for data, answer in zip(variants, answers, strict=True):  # and no message sent
         assert refusal(answer), f"{data} by {actor}: {answer!r}"
+    assert denials_by(audits, actor) >= len(variants), f"not all audited: {audits}"
 
 
 COMMANDS = [
@@ -611,8 +620,9 @@ async def test_secretary_command_refused(world: World, command: str, actor: str)
         await user.wait_reply()
         return [], update_id
 
-    texts, _audits = await attempt(world, actor, act)
+    texts, audits = await attempt(world, actor, act)
     assert len(texts) == 1 and refusal(texts[0]), f"{typed} by {actor}: {texts}"
+    assert denials_by(audits, actor) >= 1, f"{typed} by {actor} not audited: {audits}"
     assert not world.users[actor].inbox[-1].buttons
 
 

@@ -98,7 +98,7 @@ async def setup_branch(bot: Harness, *, committee: bool = True) -> dict[str, Emu
     if committee:
         await execute(
             bot,
-            "UPDATE memberships SET role = 'committee', can_review = 1 WHERE person_id = "
+            "UPDATE memberships SET role = 'committee', can_review = true WHERE person_id = "
             "(SELECT person_id FROM telegram_accounts WHERE telegram_user_id = 2003)",
         )
     users = {
@@ -573,17 +573,24 @@ async def test_pending_is_paged_oldest_first(pbot: Harness) -> None:
     sec = users["sec"]
     zhang_id = await person_id(pbot, 2001)
     item_id = await pbot.scalar("SELECT id FROM point_items WHERE key = 'act_theme_party_day'")
-    for n in range(7):
-        await execute(
-            pbot,
-            "INSERT INTO point_claims (branch_id, person_id, item_id, occurred_on, quarter, "
-            "description, status, created_at) VALUES (1, :p, :i, :d, '2026Q2', :t, 'pending', :c)",
-            p=zhang_id,
-            i=item_id,
-            d=f"2026-05-0{n + 1}",
-            t=f"第{n}次",
-            c=f"2026-05-1{4 - n // 4} 0{n}:00:00.000000",  # inserted newest-first for some
-        )
+    from store.models.points import ClaimStatus, PointClaim
+
+    async with pbot.runtime.db.session() as session:  # typed columns: portable
+        for n in range(7):
+            session.add(
+                PointClaim(
+                    branch_id=1,
+                    person_id=zhang_id,
+                    item_id=item_id,
+                    occurred_on=date(2026, 5, n + 1),
+                    quarter="2026Q2",
+                    description=f"第{n}次",
+                    status=ClaimStatus.PENDING,
+                    # inserted newest-first for some
+                    created_at=datetime(2026, 5, 14 - n // 4, n, 0, tzinfo=UTC),
+                )
+            )
+        await session.commit()
     order = [
         r for (r,) in (await _rows(pbot, "SELECT id FROM point_claims ORDER BY created_at, id"))
     ]
