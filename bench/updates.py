@@ -90,7 +90,9 @@ async def _echo_phase(emu: Any, count: int, warmup: int, run: int) -> list[float
         await app.shutdown()
 
 
-async def run(updates: int, warmup: int, members: int) -> dict[str, Any]:
+async def run(
+    updates: int, warmup: int, members: int, database_url: str | None = None
+) -> dict[str, Any]:
     # The reminder dispatcher is not part of handling an update; it would also message
     # the benchmark's users in the middle of a measurement. Other periodic tasks run.
     os.environ["BRANCHBOT_REMINDER_TICK_SECONDS"] = "0"
@@ -114,7 +116,8 @@ async def run(updates: int, warmup: int, members: int) -> dict[str, Any]:
         with tempfile.TemporaryDirectory() as tmp:
             from store.db import Database
 
-            url = f"sqlite:///{Path(tmp) / 'updates.sqlite3'}"
+            url = database_url or f"sqlite:///{Path(tmp) / 'updates.sqlite3'}"
+            results["database"] = "PostgreSQL" if url.startswith("postgres") else "SQLite"
             db = Database(url)
             await db.upgrade()
             clock = FrozenClock(NOW - timedelta(days=60))
@@ -264,7 +267,8 @@ def report(r: dict[str, Any]) -> str:
         f"{r['updates']} timed updates per kind after {r['warmup']} warm-up, one at a time; "
         f"{r['members']} members; claims approved: {r['approved_rows']}"
     )
-    return table("Per-update cost vs a bare PTB echo bot (SQLite)", rows) + "\n" + head
+    title = f"Per-update cost vs a bare PTB echo bot ({r.get('database', 'SQLite')})"
+    return table(title, rows) + "\n" + head
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -272,8 +276,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--updates", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--members", type=int, default=20)
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="an EMPTY PostgreSQL database (postgresql://…); default: SQLite in a temp dir",
+    )
     args = parser.parse_args(argv)
-    result = asyncio.run(run(args.updates, args.warmup, args.members))
+    result = asyncio.run(run(args.updates, args.warmup, args.members, args.database_url))
     print(report(result))
     return 0
 
