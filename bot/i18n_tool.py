@@ -84,6 +84,9 @@ def save(catalog: Catalog, path: Path) -> None:
             omit_header=False,
             ignore_obsolete=True,
             include_previous=False,
+            # No "#: file:line" comments: they change with every edit and make merges
+            # of parallel feature work conflict for nothing.
+            no_location=True,
         )
 
 
