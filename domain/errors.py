@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -25,3 +26,23 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     """The thing already happened (double tap, duplicate, already decided)."""
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One bad line of an imported file: a msgid with ``{line}`` and other placeholders."""
+
+    line: int
+    msgid: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+class FileRejected(Exception):
+    """An imported file (roster, question bank) has bad lines: nothing of it is imported.
+    ``errors`` lists every bad line."""
+
+    what = "file"
+
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__(f"{len(errors)} {self.what} error(s)")
+        self.errors = errors

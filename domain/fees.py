@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from bot.i18n import N_
 from domain.base import Service
-from domain.errors import Conflict, DomainError, NotAllowed, NotFound
+from domain.errors import Conflict, DomainError, NotAllowed, NotFound, RowError
 from domain.fee_rules import (
     ARREARS_LEVELS,
     FeeBasis,
@@ -35,7 +35,7 @@ from domain.fee_rules import (
 from domain.membership import ROSTER_HOOKS, MembershipService
 from domain.periods import local_today
 from domain.roles import PersonStatus
-from domain.roster import RosterError, RosterRow, RowError, register_column
+from domain.roster import RosterError, RosterRow, register_column
 from domain.viewer import Viewer
 from store import repositories as repo
 from store.models import (

@@ -23,7 +23,7 @@ import hashlib
 import io
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from typing import Any
 import yaml
 
 from bot.i18n import N_
+from domain.errors import FileRejected, RowError
 
 STARTER_BANK_PATH = Path(__file__).resolve().parent / "data" / "question_bank.yaml"
 
@@ -94,19 +95,10 @@ FALSE_WORDS = frozenset({"false", "f", "no", "n", "错", "錯", "错误", "錯�
 TRUE_INDEX, FALSE_INDEX = 0, 1
 
 
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    msgid: str
-    params: dict[str, Any] = field(default_factory=dict)
+class BankError(FileRejected):
+    """The question file cannot be imported; ``errors`` lists every bad row."""
 
-
-class BankError(Exception):
-    """The file cannot be imported; ``errors`` lists every bad row."""
-
-    def __init__(self, errors: list[RowError]) -> None:
-        super().__init__(f"{len(errors)} question bank error(s)")
-        self.errors = errors
+    what = "question bank"
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.i18n import N_
+from domain.errors import FileRejected, RowError
 from domain.roles import PersonStatus, parse_status
 
 MAX_NAME = 64
@@ -25,19 +26,10 @@ MAX_GROUP = 64
 MAX_ROWS = 20_000
 
 
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    msgid: str
-    params: dict[str, Any] = field(default_factory=dict)
+class RosterError(FileRejected):
+    """The roster cannot be imported; ``errors`` lists every bad row."""
 
-
-class RosterError(Exception):
-    """The file cannot be imported; ``errors`` lists every bad row."""
-
-    def __init__(self, errors: list[RowError]) -> None:
-        super().__init__(f"{len(errors)} roster error(s)")
-        self.errors = errors
+    what = "roster"
 
 
 @dataclass(frozen=True)

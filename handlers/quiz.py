@@ -21,7 +21,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, PollAnswerHandler
 from bot.context import BranchApp, BranchContext
 from bot.i18n import N_, negotiate_locale, translator
 from domain.dialogs import Dialog
-from domain.errors import DomainError
+from domain.errors import DomainError, RowError
 from domain.periods import local_today
 from domain.quiz import (
     DEFAULT_PASS_MARK,
@@ -46,7 +46,6 @@ from domain.quiz_bank import (
     TRUE_INDEX,
     BankError,
     QuestionKind,
-    RowError,
     parse_bank,
 )
 from domain.roles import Audience
