@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -15,7 +15,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot.context import CURRENT_SCOPE, BranchContext
 from bot.i18n import translator
 from domain.errors import DomainError, NotAllowed, NotFound
-from handlers.callbacks import Callback
+from handlers.callbacks import Callback, parse
 from store.models import AuditEntry
 from store.repositories import get_account
 
@@ -36,6 +36,37 @@ def button(text: str, callback: Callback) -> InlineKeyboardButton:
 
 def keyboard(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([list(r) for r in rows])
+
+
+ButtonAction = Callable[[Update, BranchContext, Callback], Awaitable[Any]]
+
+
+def button_router(
+    prefix: str,
+    actions: Mapping[str, ButtonAction],
+    *,
+    members_only: bool = False,
+) -> Callable[[Update, BranchContext], Coroutine[Any, Any, None]]:
+    """The ``CallbackQueryHandler`` callback of one feature: parse the callback data,
+    pick the action, and turn a forged or stale button (bad data, unknown action, a
+    stranger where members only) or a domain refusal into a translated alert. Every
+    action still checks the viewer's rights itself."""
+
+    async def on_button(update: Update, ctx: BranchContext) -> None:
+        query = update.callback_query
+        cb = parse(query.data if query is not None else None)
+        action = actions.get(cb.action) if cb is not None and cb.prefix == prefix else None
+        if cb is None or action is None or (members_only and not ctx.viewer.is_member):
+            await answer_callback(
+                update, ctx.gettext("This button is no longer valid."), alert=True
+            )
+            return
+        try:
+            await action(update, ctx, cb)
+        except DomainError as exc:
+            await answer_callback(update, render_error(ctx, exc), alert=True)
+
+    return on_button
 
 
 def render_error(ctx: BranchContext, error: DomainError) -> str:

@@ -36,8 +36,17 @@ from domain.fees import (
 from domain.periods import MAX_YEAR, MIN_YEAR
 from domain.roles import Audience
 from domain.services import Services
-from handlers.callbacks import Callback, parse, pattern
-from handlers.common import Gettext, answer_callback, button, esc, keyboard, render_error, reply
+from handlers.callbacks import Callback, pattern
+from handlers.common import (
+    Gettext,
+    answer_callback,
+    button,
+    button_router,
+    esc,
+    keyboard,
+    render_error,
+    reply,
+)
 from handlers.dialog import DialogRouter
 from handlers.registry import Registry
 from scheduler.hooks import REMINDER_EXTRAS, ReminderExtra, register_extra
@@ -59,7 +68,11 @@ Render = Callable[[Gettext], tuple[str, InlineKeyboardMarkup | None]]
 def register(app: BranchApp, registry: Registry) -> None:
     private = filters.ChatType.PRIVATE
     app.add_handler(CommandHandler("fees", fees_command, filters=private))
-    app.add_handler(CallbackQueryHandler(on_button, pattern=pattern(PREFIX)))
+    app.add_handler(
+        CallbackQueryHandler(
+            button_router(PREFIX, _ACTIONS, members_only=True), pattern=pattern(PREFIX)
+        )
+    )
     registry.command(
         "fees", N_("Party fees: paid, owed, report a payment"), [Audience.MEMBER], order=40
     )
@@ -376,21 +389,6 @@ async def show_payers(update: Update, ctx: BranchContext, page: int) -> None:
 
 
 # -- buttons ----------------------------------------------------------------------------
-
-
-async def on_button(update: Update, ctx: BranchContext) -> None:
-    _ = ctx.gettext
-    query = update.callback_query
-    assert query is not None
-    cb = parse(query.data)
-    handler = _ACTIONS.get(cb.action) if cb is not None else None
-    if cb is None or handler is None or not ctx.viewer.is_member:
-        await answer_callback(update, _("This button is no longer valid."), alert=True)
-        return
-    try:
-        await handler(update, ctx, cb)
-    except DomainError as exc:
-        await answer_callback(update, render_error(ctx, exc), alert=True)
 
 
 async def _pay(update: Update, ctx: BranchContext, cb: Callback) -> None:

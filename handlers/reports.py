@@ -40,11 +40,12 @@ from domain.reports import (
 from domain.reports_export import build_zip
 from domain.roles import Audience
 from domain.services import Services
-from handlers.callbacks import Callback, parse, pattern
+from handlers.callbacks import Callback, pattern
 from handlers.common import (
     Gettext,
     answer_callback,
     button,
+    button_router,
     esc,
     keyboard,
     locale_of,
@@ -76,7 +77,14 @@ def register(app: BranchApp, registry: Registry) -> None:
     private = filters.ChatType.PRIVATE
     app.add_handler(CommandHandler("report", report_command, filters=private))
     app.add_handler(CommandHandler("reports", reports_command, filters=private))
-    app.add_handler(CallbackQueryHandler(on_button, pattern=pattern(PREFIX)))
+    actions = {
+        "submit": _on_submit,
+        "cancel": _on_cancel,
+        "ack": _on_ack,
+        "comment": _on_comment,
+        "nudge": _on_nudge,
+    }
+    app.add_handler(CallbackQueryHandler(button_router(PREFIX, actions), pattern=pattern(PREFIX)))
     router: DialogRouter = app.bot_data["dialogs"]
     router.add(FLOW, STEP, collect_step)
     router.add(COMMENT_FLOW, COMMENT_STEP, comment_step)
@@ -420,31 +428,6 @@ async def send_for_review(ctx: BranchContext, telegram_user_id: int, view: Repor
 
 
 # -- buttons --------------------------------------------------------------------------------
-async def on_button(update: Update, ctx: BranchContext) -> None:
-    _ = ctx.gettext
-    query = update.callback_query
-    assert query is not None
-    cb = parse(query.data)
-    if cb is None or cb.prefix != PREFIX:
-        await answer_callback(update, _("This button is no longer valid."), alert=True)
-        return
-    handlers = {
-        "submit": _on_submit,
-        "cancel": _on_cancel,
-        "ack": _on_ack,
-        "comment": _on_comment,
-        "nudge": _on_nudge,
-    }
-    handler = handlers.get(cb.action)
-    if handler is None:
-        await answer_callback(update, _("This button is no longer valid."), alert=True)
-        return
-    try:
-        await handler(update, ctx, cb)
-    except DomainError as exc:
-        await answer_callback(update, render_error(ctx, exc), alert=True)
-
-
 async def _on_submit(update: Update, ctx: BranchContext, cb: Callback) -> None:
     _ = ctx.gettext
     viewer = ctx.viewer
