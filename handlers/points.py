@@ -1125,8 +1125,9 @@ async def ranking_command(update: Update, ctx: BranchContext) -> None:
         _("{branch} {quarter} points ranking").format(branch=branch, quarter=quarter.key),
         [(s.name, s.figures.total) for s in scores],
     )
-    file_id: str | None = None
-    sent = 0
+    # Texts are made now, inside the transaction; the messages go out after it committed,
+    # holding no database lock while Telegram paces them.
+    messages: list[tuple[int, str, str]] = []
     for telegram_id in recipients:
         locale = await _locale_for(ctx.svc.session, telegram_id)
         t = translator(locale).gettext
@@ -1134,35 +1135,46 @@ async def ranking_command(update: Update, ctx: BranchContext) -> None:
         caption = t("<b>Points ranking {quarter}</b> — {branch} (公示)").format(
             quarter=quarter.key, branch=esc(branch)
         )
-        try:
-            msg: Message = await ctx.bot.send_photo(
-                telegram_id, file_id or chart, caption=caption, parse_mode=ParseMode.HTML
-            )
-            if file_id is None and msg.photo:
-                file_id = msg.photo[-1].file_id
-            await ctx.bot.send_message(
-                telegram_id, _ranking_text(t, scores, mine, quarter), parse_mode=ParseMode.HTML
-            )
-            sent += 1
-        except Forbidden:
-            await ctx.svc.membership.mark_blocked(telegram_id)
-        except TelegramError as exc:
-            log.warning("ranking to %s failed: %s", telegram_id, exc)
+        messages.append((telegram_id, caption, _ranking_text(t, scores, mine, quarter)))
+
+    async def publish() -> None:
+        photo: bytes | str = chart
+        for telegram_id, caption, listing in messages:
+            try:
+                msg: Message = await ctx.bot.send_photo(
+                    telegram_id, photo, caption=caption, parse_mode=ParseMode.HTML
+                )
+                if isinstance(photo, bytes) and msg.photo:
+                    photo = msg.photo[-1].file_id  # upload once, then re-use
+                await ctx.bot.send_message(telegram_id, listing, parse_mode=ParseMode.HTML)
+            except Forbidden:
+                await ctx.svc.membership.mark_blocked(telegram_id)
+            except TelegramError as exc:
+                log.warning("ranking to %s failed: %s", telegram_id, exc)
+
+    ctx.after_commit(publish)
     await reply(
         update,
         ctx,
-        _("The ranking of {quarter} was published to {n} members.").format(
-            quarter=quarter.key, n=sent
+        _("The ranking of {quarter} is being published to {n} members.").format(
+            quarter=quarter.key, n=len(messages)
         ),
     )
+
+
+#: Lines of the published ranking; the rest is summarised (a message holds 4096
+#: characters, a large branch has hundreds of members). Each member sees their own rank.
+RANKING_LINES = 30
 
 
 def _ranking_text(
     t: Gettext, scores: Sequence[MemberScore], mine: MemberScore | None, quarter: Quarter
 ) -> str:
     lines = [t("<b>Ranking {quarter}</b>").format(quarter=quarter.key)]
-    for s in scores:
+    for s in scores[:RANKING_LINES]:
         lines.append(f"{s.rank}. {esc(s.name)} — {fmt(s.figures.total)}")
+    if len(scores) > RANKING_LINES:
+        lines.append(t("… and {n} more members.").format(n=len(scores) - RANKING_LINES))
     if mine is not None:
         lines.append("")
         lines.append(

@@ -141,3 +141,36 @@ def test_ranking_chart_draws_chinese_names() -> None:
     assert png.startswith(b"\x89PNG")
     missing = [str(w.message) for w in caught if "missing" in str(w.message)]
     assert missing == []
+
+
+def test_a_large_branch_ranking_fits_one_message_and_shows_my_rank() -> None:
+    from decimal import Decimal
+
+    from bot.i18n import translator
+    from domain.periods import Quarter
+    from domain.points import MemberScore
+    from domain.points_rules import QuarterFigures
+    from handlers.common import TEXT_LIMIT
+    from handlers.points import RANKING_LINES, _ranking_text
+
+    figures = QuarterFigures.__new__(QuarterFigures)
+    scores = []
+    for i in range(500):
+        f = QuarterFigures.__new__(QuarterFigures)
+        object.__setattr__(f, "total", Decimal(100 - i % 40))
+        scores.append(MemberScore.__new__(MemberScore))
+        for key, value in {
+            "person_id": i,
+            "name": f"党员{i:03d}",
+            "telegram_user_id": 10_000 + i,
+            "figures": f,
+            "rank": i + 1,
+        }.items():
+            object.__setattr__(scores[-1], key, value)
+    del figures
+    text = _ranking_text(translator("zh_Hans").gettext, scores, scores[321], Quarter(2026, 2))
+    assert len(text) < TEXT_LIMIT
+    assert f"{RANKING_LINES}. 党员{RANKING_LINES - 1:03d}" in text
+    assert "党员100" not in text
+    assert "另有 470 名党员" in text
+    assert "您的排名：第 322 名（共 500 人）" in text
