@@ -645,3 +645,65 @@ BRANCH_CREATED_HOOKS: list[BranchHook] = []
 
 RosterHook = Callable[[MembershipService, Person, Membership, RosterRow], Awaitable[None]]
 ROSTER_HOOKS: list[RosterHook] = []
+
+
+@dataclass(frozen=True)
+class ReviewerInfo:
+    person_id: int
+    name: str
+    can_review: bool
+    telegram_user_id: int | None
+
+
+async def _branch_people(service: MembershipService, branch_id: int) -> list[ReviewerInfo]:
+    rows = await repo.branch_members(service.session, branch_id)
+    return [
+        ReviewerInfo(
+            r.person.id,
+            r.person.full_name,
+            r.membership.can_review,
+            r.account.telegram_user_id if r.account else None,
+        )
+        for r in rows
+        if r.membership.role is not Role.SECRETARY
+    ]
+
+
+async def reviewers_of(service: MembershipService, viewer: Viewer) -> list[ReviewerInfo]:
+    """The secretary's view: every member of the branch and whether they may review."""
+    if not viewer.is_secretary or viewer.branch_id is None:
+        raise NotAllowed(N_("Only the branch secretary can do this."))
+    return await _branch_people(service, viewer.branch_id)
+
+
+async def set_reviewer(
+    service: MembershipService, viewer: Viewer, person_id: int, allowed: bool
+) -> ReviewerInfo:
+    """Give a member the secretary's review rights (支委 with review rights) or take them
+    back. Only the secretary of the member's own branch may."""
+    if not viewer.is_secretary or viewer.branch_id is None:
+        raise NotAllowed(N_("Only the branch secretary can do this."))
+    membership = await repo.current_membership(service.session, person_id)
+    if membership is None or membership.branch_id != viewer.branch_id:
+        raise NotFound(N_("This member is not in your branch."))
+    if membership.role is Role.SECRETARY:
+        raise DomainError(N_("The secretary always has review rights."))
+    if membership.can_review != allowed:
+        membership.can_review = allowed
+        membership.role = Role.COMMITTEE if allowed else Role.MEMBER
+        await service.session.flush()
+        await service.audit(
+            "membership.reviewer",
+            actor=viewer,
+            subject_type="person",
+            subject_id=person_id,
+            allowed=allowed,
+        )
+    person = await service.session.get(Person, person_id)
+    account = await repo.account_of_person(service.session, person_id)
+    return ReviewerInfo(
+        person_id,
+        person.full_name if person else "?",
+        allowed,
+        account.telegram_user_id if account else None,
+    )

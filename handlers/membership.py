@@ -1,23 +1,46 @@
-"""The secretary's decisions on join requests (inline buttons)."""
+"""The secretary's decisions on join requests (inline buttons), and ``/reviewers``: which
+committee members share the secretary's review rights."""
 
 from __future__ import annotations
 
 import contextlib
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
-from telegram.ext import CallbackQueryHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BranchApp, BranchContext
+from bot.i18n import N_
 from domain.errors import Conflict, DomainError
-from domain.roles import PersonStatus
-from handlers.callbacks import parse, pattern
-from handlers.common import Gettext, answer_callback, esc, notify, render_error
+from domain.membership import ReviewerInfo, reviewers_of, set_reviewer
+from domain.roles import Audience, PersonStatus
+from handlers.callbacks import Callback, parse, pattern
+from handlers.common import (
+    Gettext,
+    answer_callback,
+    button,
+    button_router,
+    edit,
+    esc,
+    keyboard,
+    notify,
+    render_error,
+    reply,
+)
 from handlers.registry import Registry
 
 
 def register(app: BranchApp, registry: Registry) -> None:
     app.add_handler(CallbackQueryHandler(decide, pattern=pattern("jr")))
+    app.add_handler(
+        CommandHandler("reviewers", reviewers_command, filters=filters.ChatType.PRIVATE)
+    )
+    app.add_handler(
+        CallbackQueryHandler(button_router("mb", {"rv": toggle_reviewer}), pattern=pattern("mb"))
+    )
+    registry.command(
+        "reviewers", N_("Committee members with review rights"), [Audience.SECRETARY], order=79
+    )
 
 
 async def decide(update: Update, ctx: BranchContext) -> None:
@@ -70,3 +93,52 @@ async def decide(update: Update, ctx: BranchContext) -> None:
         ).format(branch=branch), None
 
     await notify(ctx, decision.applicant_telegram_id, applicant_text)
+
+
+# -- /reviewers: the secretary gives committee members review rights -------------------
+async def reviewers_command(update: Update, ctx: BranchContext) -> None:
+    try:
+        people = await reviewers_of(ctx.svc.membership, ctx.viewer)
+    except DomainError as exc:
+        await reply(update, ctx, render_error(ctx, exc))
+        return
+    await reply(update, ctx, *_reviewers_view(ctx, people))
+
+
+def _reviewers_view(
+    ctx: BranchContext, people: list[ReviewerInfo]
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    _ = ctx.gettext
+    if not people:
+        return _("There is nobody else in the branch yet."), None
+    text = _(
+        "<b>Review rights</b>\nCommittee members (支委) you tick may approve point claims, "
+        "read thought reports and confirm fees like you. Tap a name to switch."
+    )
+    rows = [
+        [
+            button(
+                ("☑ " if p.can_review else "☐ ") + p.name,
+                Callback("mb", p.person_id, "rv", "off" if p.can_review else "on"),
+            )
+        ]
+        for p in people
+    ]
+    return text, keyboard(rows)
+
+
+async def toggle_reviewer(update: Update, ctx: BranchContext, cb: Callback) -> None:
+    if cb.arg not in {"on", "off"}:
+        await answer_callback(update, ctx.gettext("This button is no longer valid."), alert=True)
+        return
+    info = await set_reviewer(ctx.svc.membership, ctx.viewer, cb.id, cb.arg == "on")
+    _ = ctx.gettext
+    await answer_callback(
+        update,
+        (_("{name} may now review.") if info.can_review else _("{name} no longer reviews.")).format(
+            name=info.name
+        ),
+    )
+    people = await reviewers_of(ctx.svc.membership, ctx.viewer)
+    text, markup = _reviewers_view(ctx, people)
+    await edit(update, text, markup)

@@ -228,3 +228,46 @@ async def test_duplicated_update_applied_once(bot: Harness) -> None:
         await bot.scalar("SELECT count(*) FROM processed_updates WHERE update_id = :u", u=update_id)
         == 1
     )
+
+
+async def test_secretary_gives_a_committee_member_review_rights(bot: Harness) -> None:
+    code, _ = await _branch_with_roster(bot)
+    sec = bot.user(1001, "王书记")
+    member = bot.user(1002, "李明")
+    for u in (sec, member):
+        await u.send("/start")
+        await u.wait_reply()
+    await member.send("/reviewers")
+    assert "只有支部书记" in (await member.wait_reply()).text
+    await sec.send("/reviewers")
+    view = await sec.wait_reply()
+    assert "审核权限" in view.text and "☐ 李明" in view.button_texts
+    grant_data = view.buttons[[b for b in view.button_texts].index("☐ 李明")][0].callback_data
+    # A member replaying the secretary's button is refused and audited.
+    await member.press_raw(member.inbox[-1].message_id, grant_data or "")
+    assert (await member.wait_callback_answer()).text == "只有支部书记才能进行此操作。"
+    await sec.press(view, "☐ 李明")
+    assert (await sec.wait_callback_answer()).text == "李明 现在可以审核。"
+    await sec.wait_edit(view)
+    assert "☑ 李明" in view.button_texts
+    await member.send("/start")
+    menu = await member.wait_reply()
+    assert "职务：支委" in menu.text and "/pending" in menu.text
+    # The new reviewer gets the next join request too.
+    newcomer = bot.user(3010, "新人")
+    await newcomer.send(f"/start {code}")
+    await newcomer.wait_reply()
+    assert "入支部申请" in (await member.wait_reply()).text
+    await sec.wait_reply()
+    await sec.press(view, "☑ 李明")
+    assert (await sec.wait_callback_answer()).text == "李明 不再审核。"
+    assert (
+        await bot.scalar("SELECT count(*) FROM audit_log WHERE action = 'membership.reviewer'") == 2
+    )
+    assert (
+        await bot.scalar(
+            "SELECT count(*) FROM audit_log WHERE action = 'access.denied' "
+            "AND actor_telegram_id = 1002"
+        )
+        == 2
+    )
