@@ -376,19 +376,10 @@ async def _accept_date(update: Update, ctx: BranchContext, dialog: Dialog, day: 
 
 async def _claim_description(update: Update, ctx: BranchContext, dialog: Dialog) -> None:
     _ = ctx.gettext
-    message = update.effective_message
-    text = (message.text or "").strip() if message is not None else ""
-    if not text:
-        await reply(update, ctx, _("Please describe it in words (a text message)."))
-        return
-    if len(text) > 500:
-        await reply(
-            update,
-            ctx,
-            _("That is {n} characters; please shorten it to at most {max}.").format(
-                n=len(text), max=500
-            ),
-        )
+    text = await _bounded_text(
+        update, ctx, 500, N_("Please describe it in words (a text message).")
+    )
+    if text is None:
         return
     item = await ctx.svc.points.claimable_item(ctx.viewer, int(dialog.data["item_id"]))
     data = {**dialog.data, "desc": text}
@@ -698,19 +689,8 @@ def _revoke_markup(ctx: BranchContext, claim_id: int) -> InlineKeyboardMarkup | 
 
 async def _review_reason(update: Update, ctx: BranchContext, dialog: Dialog) -> None:
     _ = ctx.gettext
-    message = update.effective_message
-    reason = (message.text or "").strip() if message is not None else ""
-    if not reason:
-        await reply(update, ctx, _("Please send the reason as a text message."))
-        return
-    if len(reason) > 300:
-        await reply(
-            update,
-            ctx,
-            _("That is {n} characters; please shorten it to at most {max}.").format(
-                n=len(reason), max=300
-            ),
-        )
+    reason = await _bounded_text(update, ctx, 300, N_("Please send the reason as a text message."))
+    if reason is None:
         return
     data = dialog.data
     try:
@@ -981,8 +961,7 @@ async def _grant_button(update: Update, ctx: BranchContext, cb: Callback) -> Non
 
 async def _grant_reason(update: Update, ctx: BranchContext, dialog: Dialog) -> None:
     _ = ctx.gettext
-    message = update.effective_message
-    reason = (message.text or "").strip() if message is not None else ""
+    reason = _dialog_text(update)
     if not reason or len(reason) > 300:
         await reply(update, ctx, _("Please send a reason of 1 to 300 characters."))
         return
@@ -1079,8 +1058,7 @@ async def _start_revoke(update: Update, ctx: BranchContext, claim_id: int) -> No
 
 async def _revoke_reason(update: Update, ctx: BranchContext, dialog: Dialog) -> None:
     _ = ctx.gettext
-    message = update.effective_message
-    reason = (message.text or "").strip() if message is not None else ""
+    reason = _dialog_text(update)
     if not reason or len(reason) > 300:
         await reply(update, ctx, _("Please send a reason of 1 to 300 characters."))
         return
@@ -1343,14 +1321,34 @@ async def on_catalogue_button(update: Update, ctx: BranchContext) -> None:
         await _fail(update, ctx, exc)
 
 
-async def _dialog_text(update: Update) -> str:
+def _dialog_text(update: Update) -> str:
+    """The text a member typed into a dialog step, trimmed ('' for a photo, a file…)."""
     message = update.effective_message
     return (message.text or "").strip() if message is not None else ""
 
 
+async def _bounded_text(update: Update, ctx: BranchContext, limit: int, empty: str) -> str | None:
+    """The typed text, or None after telling the member it is missing (``empty``, a
+    msgid) or longer than ``limit`` characters; the dialog stays where it is."""
+    text = _dialog_text(update)
+    if not text:
+        await reply(update, ctx, ctx.gettext(empty))
+        return None
+    if len(text) > limit:
+        await reply(
+            update,
+            ctx,
+            ctx.gettext("That is {n} characters; please shorten it to at most {max}.").format(
+                n=len(text), max=limit
+            ),
+        )
+        return None
+    return text
+
+
 async def _catalogue_points(update: Update, ctx: BranchContext, dialog: Dialog) -> None:
     try:
-        points = parse_points(await _dialog_text(update))
+        points = parse_points(_dialog_text(update))
         item = await ctx.svc.points.change_item(
             ctx.viewer, int(dialog.data["item_id"]), points=points
         )
@@ -1364,7 +1362,7 @@ async def _catalogue_points(update: Update, ctx: BranchContext, dialog: Dialog) 
 
 async def _catalogue_cap(update: Update, ctx: BranchContext, dialog: Dialog) -> None:
     try:
-        cap = parse_points(await _dialog_text(update))
+        cap = parse_points(_dialog_text(update))
         item = await ctx.svc.points.change_item(ctx.viewer, int(dialog.data["item_id"]), cap=cap)
     except DomainError as exc:
         await reply(update, ctx, render_error(ctx, exc))
@@ -1376,7 +1374,7 @@ async def _catalogue_cap(update: Update, ctx: BranchContext, dialog: Dialog) -> 
 
 async def _catalogue_new_name(update: Update, ctx: BranchContext, dialog: Dialog) -> None:
     _ = ctx.gettext
-    name = " ".join((await _dialog_text(update)).split())
+    name = " ".join((_dialog_text(update)).split())
     if not name or len(name) > 100:
         await reply(update, ctx, _("New item: send its name (at most 100 characters)."))
         return
@@ -1388,7 +1386,7 @@ async def _catalogue_new_name(update: Update, ctx: BranchContext, dialog: Dialog
 
 async def _catalogue_new_points(update: Update, ctx: BranchContext, dialog: Dialog) -> None:
     try:
-        points = parse_points(await _dialog_text(update))
+        points = parse_points(_dialog_text(update))
     except DomainError as exc:
         await reply(update, ctx, render_error(ctx, exc))
         return
@@ -1403,7 +1401,7 @@ async def _catalogue_new_cap(update: Update, ctx: BranchContext, dialog: Dialog)
 
     data = dialog.data
     try:
-        cap = parse_points(await _dialog_text(update))
+        cap = parse_points(_dialog_text(update))
         item = await ctx.svc.points.add_item(
             ctx.viewer,
             indicator=str(data["indicator"]),
