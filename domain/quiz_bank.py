@@ -17,10 +17,8 @@ imports nothing.
 
 from __future__ import annotations
 
-import csv
 import enum
 import hashlib
-import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ import yaml
 
 from bot.i18n import N_
 from domain.errors import FileRejected, RowError
+from domain.tables import read_rows
 
 STARTER_BANK_PATH = Path(__file__).resolve().parent / "data" / "question_bank.yaml"
 
@@ -366,7 +365,7 @@ def parse_bank(data: bytes, filename: str) -> list[ParsedQuestion]:
     if suffix in {".yaml", ".yml"}:
         questions, errors = _parse_yaml(data)
     elif suffix in {".csv", ".txt", ".xlsx", ".xlsm"}:
-        questions, errors = _parse_table(_read_table(data, suffix))
+        questions, errors = _parse_table(read_rows(data, suffix, BankError))
     else:
         raise BankError([RowError(0, N_("Only YAML, CSV and XLSX question files are accepted."))])
     if not errors and not questions:
@@ -375,38 +374,6 @@ def parse_bank(data: bytes, filename: str) -> list[ParsedQuestion]:
     if errors:
         raise BankError(sorted(errors, key=lambda e: e.line))
     return questions
-
-
-def _read_table(data: bytes, suffix: str) -> list[tuple[int, list[str]]]:
-    if suffix in {".xlsx", ".xlsm"}:
-        from openpyxl import load_workbook
-
-        try:
-            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many kinds for a bad file
-            raise BankError([RowError(0, N_("This is not a readable XLSX file."))]) from exc
-        sheet = workbook.worksheets[0]
-        rows = [
-            (index, [_text(v) for v in row])
-            for index, row in enumerate(sheet.iter_rows(values_only=True), start=1)
-        ]
-        workbook.close()
-        return rows
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - gb18030 decodes nearly anything
-        raise BankError([RowError(0, N_("The file is not UTF-8 or GB18030 text."))])
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        return [(reader.line_num, [c.strip() for c in row]) for row in reader]
-    except csv.Error as exc:
-        raise BankError(
-            [RowError(reader.line_num, N_("Line {line}: the CSV cannot be read."))]
-        ) from exc
 
 
 def _parse_table(

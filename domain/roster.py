@@ -8,18 +8,17 @@ a gettext msgid, so nothing is imported from a file that has any bad row.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from bot.i18n import N_
 from domain.errors import FileRejected, RowError
 from domain.roles import PersonStatus, parse_status
+from domain.tables import XLSX_SUFFIXES, read_rows
 
 MAX_NAME = 64
 MAX_GROUP = 64
@@ -112,51 +111,11 @@ def parse_date(text: str) -> date:
     raise ValueError(text)
 
 
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
 def read_table(data: bytes, filename: str) -> list[tuple[int, list[str]]]:
     """Rows of a CSV or XLSX file as (line number, cells), header first."""
     suffix = Path(filename).suffix.lower()
-    if suffix in {".xlsx", ".xlsm"}:
-        from openpyxl import load_workbook
-
-        try:
-            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many kinds for a bad file
-            raise RosterError([RowError(0, N_("This is not a readable XLSX file."))]) from exc
-        sheet = workbook.worksheets[0]
-        rows = [
-            (index, [_cell_text(v) for v in row])
-            for index, row in enumerate(sheet.iter_rows(values_only=True), start=1)
-        ]
-        workbook.close()
-        return rows
-    if suffix in {".csv", ".txt"}:
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = data.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:  # pragma: no cover - gb18030 decodes any byte string
-            raise RosterError([RowError(0, N_("The file is not UTF-8 or GB18030 text."))])
-        reader = csv.reader(io.StringIO(text, newline=""))
-        try:
-            return [(reader.line_num, [c.strip() for c in row]) for row in reader]
-        except csv.Error as exc:  # e.g. a stray carriage return or quote
-            raise RosterError(
-                [RowError(reader.line_num, N_("Line {line}: the CSV cannot be read."))]
-            ) from exc
+    if suffix in XLSX_SUFFIXES or suffix in {".csv", ".txt"}:
+        return read_rows(data, suffix, RosterError)
     raise RosterError([RowError(0, N_("Only CSV and XLSX roster files are accepted."))])
 
 
