@@ -871,6 +871,11 @@ class BotAPIEmulator:
     def pending_updates(self) -> int:
         return len(self._updates)
 
+    @property
+    def delivered_update_ids(self) -> frozenset[int]:
+        """Every update id the emulator has handed out or queued so far."""
+        return frozenset(self._history)
+
     def commands(self, scope: JSON | None = None, language_code: str = "") -> list[JSON]:
         return [dict(c) for c in self._commands.get(self._scope_key(scope, language_code), [])]
 

@@ -3,11 +3,14 @@ HTTP, on a fresh database. Tests act as Telegram users through ``emulator``."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import select, text
 
 from bot.app import LOCAL_TOKEN, build_application
 from bot.context import BranchApp
@@ -19,6 +22,7 @@ from domain.roster import parse_roster
 from domain.services import Services
 from emulator import BotAPIEmulator, EmulatedUser
 from store.db import Database
+from store.models import ProcessedUpdate
 from tests.databases import TemplateDatabase
 
 
@@ -66,14 +70,39 @@ class Harness:
         async with self.uow() as svc:
             return await svc.membership.import_roster(join_code, rows)
 
+    async def settled(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Wait until every update sent so far has committed (or rolled back and been
+        recorded as an error). A handler's replies go out *before* its transaction
+        commits, so a test that reads the database right after a reply would race it.
+        The bot handles updates one after another, so the last one settling is enough
+        (and a database restored from an older backup does not wait for lost ids)."""
+        delivered = self.emu.delivered_update_ids
+        if not delivered:
+            return
+        last = max(delivered)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            async with self.runtime.db.session() as session:
+                done = await session.scalar(
+                    select(ProcessedUpdate.update_id).where(ProcessedUpdate.update_id == last)
+                )
+            if done is not None:
+                return
+            if loop.time() > deadline:
+                raise AssertionError(f"update {last} never committed")
+            await asyncio.sleep(0.01)
+
     async def orm_scalar(self, statement: Any) -> Any:
-        """A value read through the ORM (typed columns such as Money)."""
+        """A value read through the ORM (typed columns such as Money), once every
+        update sent so far has committed."""
+        await self.settled()
         async with self.runtime.db.session() as session:
             return (await session.execute(statement)).scalar()
 
     async def scalar(self, sql: str, **params: Any) -> Any:
-        from sqlalchemy import text
-
+        """A value read with SQL, once every update sent so far has committed."""
+        await self.settled()
         async with self.runtime.db.session() as session:
             return (await session.execute(text(sql), params)).scalar()
 

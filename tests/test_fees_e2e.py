@@ -4,7 +4,6 @@ amount table set in chat and from the roster."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import re
 import struct
@@ -27,7 +26,7 @@ from domain.roster import RosterError, parse_roster
 from emulator import EmulatedUser
 from handlers.fees import check_arrears, fee_day_extra, send_fee_day_notice
 from scheduler.hooks import REMINDER_EXTRAS
-from store.models import FeeAssessment, FeeRegisterEntry, Person, ProcessedUpdate
+from store.models import FeeAssessment, FeeRegisterEntry, Person
 from store.repositories import get_account
 from tests.harness import Harness, running_bot
 
@@ -86,22 +85,6 @@ async def setup_branch(bot: Harness) -> tuple[BranchInfo, EmulatedUser, Emulated
     zhang = await started(bot, 2001, "张三")
     li = await started(bot, 2002, "李四")
     return branch, sec, zhang, li
-
-
-async def settled(bot: Harness, timeout: float = 5.0) -> None:  # noqa: ASYNC109
-    """Wait until every update sent so far is committed: a handler's replies go out
-    before its transaction commits, so the database may lag the last message."""
-    wanted = set(bot.emu._history)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        async with bot.uow() as svc:
-            done = set((await svc.session.scalars(select(ProcessedUpdate.update_id))).all())
-        if wanted <= done:
-            return
-        if loop.time() > deadline:
-            raise AssertionError(f"updates not committed: {sorted(wanted - done)}")
-        await asyncio.sleep(0.02)
 
 
 async def assessments(bot: Harness) -> list[tuple[str, str, Decimal]]:
@@ -164,7 +147,7 @@ async def test_fee_day_notice_pay_one_month_with_screenshot_and_confirm(fbot: Ha
     assert "已由 王书记 确认" in report.text and report.buttons == []
     told = await zhang.wait_reply()
     assert "2026年3月" in told.text and "¥40.00" in told.text and "已登记" in told.text
-    await settled(fbot)
+    await fbot.settled()
     rows = await fbot.scalar("SELECT count(*) FROM fee_register WHERE month = '2026-03'")
     assert rows == 1
     amount = await fbot.orm_scalar(select(FeeRegisterEntry.amount))
@@ -173,7 +156,7 @@ async def test_fee_day_notice_pay_one_month_with_screenshot_and_confirm(fbot: Ha
     await sec.press_raw(report.message_id, "fee:1:ok")
     again = await sec.wait_callback_answer()
     assert again.show_alert and "已由 王书记 确认" in (again.text or "")
-    await settled(fbot)
+    await fbot.settled()
     assert await fbot.scalar("SELECT count(*) FROM fee_register") == 1
 
     await zhang.send("/fees")
@@ -211,7 +194,7 @@ async def test_pay_several_months_query_then_pay_again(fbot: Harness) -> None:
     assert "有疑问" in report.text and report.buttons == []
     queried = await li.wait_reply()
     assert "金额与转账记录不符，请核对" in queried.text and "/fees" in queried.text
-    await settled(fbot)
+    await fbot.settled()
     status = await fbot.scalar("SELECT status FROM fee_submissions")
     assert status == "queried"
     assert await fbot.scalar("SELECT count(*) FROM fee_register") == 0
@@ -228,7 +211,7 @@ async def test_pay_several_months_query_then_pay_again(fbot: Harness) -> None:
     await sec.press(report, "确认")
     await sec.wait_callback_answer()
     await li.wait_reply()
-    await settled(fbot)
+    await fbot.settled()
     async with fbot.uow() as svc:
         entries = (
             await svc.session.execute(
@@ -429,7 +412,7 @@ async def test_secretary_sets_a_fee_basis_in_chat(fbot: Harness) -> None:
     await sec.send("4500.50")
     done = await sec.wait_reply()
     assert "张三" in done.text and "¥45.01" in done.text and "2026年3月" in done.text
-    await settled(fbot)
+    await fbot.settled()
     assert await assessments(fbot) == [
         ("张三", "employed", D("40.00")),
         ("李四", "retired", D("60.00")),
@@ -525,7 +508,7 @@ async def test_fee_day_extra_renders_amount_and_paid_button(fbot: Harness) -> No
     # A double tap on "submit" does not report twice.
     await zhang.press_raw(prompt.message_id, "fee:0:submit")
     assert "没有待提交" in ((await zhang.wait_callback_answer()).text or "")
-    await settled(fbot)
+    await fbot.settled()
     assert await fbot.scalar("SELECT count(*) FROM fee_submissions") == 1
     # Nor does tapping "Paid" again for a month already reported.
     await zhang.press_raw(view.message_id, view.buttons[0][0].callback_data or "")
@@ -536,7 +519,7 @@ async def test_fee_day_extra_renders_amount_and_paid_button(fbot: Harness) -> No
     report = await sec.wait_reply()
     await sec.press(report, "确认")
     await sec.wait_callback_answer()
-    await settled(fbot)
+    await fbot.settled()
     async with fbot.uow() as svc:
         extra = await fee_day_extra(svc, ids["张三"], date(2026, 3, 27), t)
         assert extra is not None and extra.buttons == []
@@ -554,7 +537,7 @@ async def test_register_corrections_are_new_rows(fbot: Harness) -> None:
     report = await sec.wait_reply()
     await sec.press(report, "确认")
     await sec.wait_callback_answer()
-    await settled(fbot)
+    await fbot.settled()
     async with fbot.uow() as svc:
         sec_account = await get_account(svc.session, 1001)
         member_account = await get_account(svc.session, 2001)
