@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,13 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util.concurrency import await_, in_greenlet
+
+from store.sqlite_inline import WriteGate, gate_for, inline_creator, sqlite_path
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+#: Seconds a transaction waits for SQLite's write lock (in-process gate and busy_timeout).
+SQLITE_LOCK_TIMEOUT = 30.0
 
 
 def async_url(url: str) -> str:
@@ -48,14 +54,25 @@ class Database:
         self.url = url
         self.dialect = make_url(url).get_backend_name()
         kwargs: dict[str, Any] = {"echo": echo}
+        self.gate: WriteGate | None = None
         if self.dialect == "sqlite":
-            kwargs["connect_args"] = {"timeout": 30}
+            # Statements run in the loop's thread (see store/sqlite_inline.py); this
+            # process's transactions take turns at the gate, other processes wait in
+            # SQLite (busy_timeout).
+            path = sqlite_path(make_url(url).database)
+            kwargs["async_creator"] = inline_creator(path, SQLITE_LOCK_TIMEOUT)
+            self.gate = gate_for(path, SQLITE_LOCK_TIMEOUT)
         else:
             kwargs["pool_pre_ping"] = True
         self.engine: AsyncEngine = create_async_engine(async_url(url), **kwargs)
-        if self.dialect == "sqlite":
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-            event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)
+        if self.gate is not None:
+            sync_engine = self.engine.sync_engine
+            event.listen(sync_engine, "connect", _sqlite_pragmas)
+            event.listen(sync_engine, "begin", partial(_sqlite_begin_immediate, self.gate))
+            for name in ("commit", "rollback"):
+                event.listen(sync_engine, name, partial(_end_of_transaction, self.gate))
+            for name in ("reset", "checkin", "invalidate", "close"):
+                event.listen(sync_engine.pool, name, partial(_connection_gone, self.gate))
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
@@ -101,7 +118,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin_immediate(conn: Connection) -> None:
+def _sqlite_begin_immediate(gate: WriteGate, conn: Connection) -> None:
     """Take SQLite's write lock when a transaction starts. A deferred transaction that
     reads and then writes while another connection writes fails at once with "database
     is locked" (SQLite cannot upgrade it without risking a deadlock); an immediate one
@@ -110,7 +127,28 @@ def _sqlite_begin_immediate(conn: Connection) -> None:
     starts no transaction."""
     if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
         return
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    holder = conn.connection.dbapi_connection
+    if in_greenlet():  # always, under the asyncio engine
+        await_(gate.acquire(holder))
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        gate.release(holder)
+        raise
+
+
+def _end_of_transaction(gate: WriteGate, conn: Connection) -> None:
+    try:
+        holder = conn.connection.dbapi_connection
+    except Exception:  # the connection is already gone: _connection_gone releases
+        return
+    gate.release(holder)
+
+
+def _connection_gone(gate: WriteGate, dbapi_connection: Any, *_args: Any) -> None:
+    """A connection returned, reset or dropped without a COMMIT/ROLLBACK event (a
+    cancelled task, an invalidated connection) gives the gate back too."""
+    gate.release(dbapi_connection)
 
 
 def run_upgrade_blocking(url: str, revision: str = "head") -> None:
