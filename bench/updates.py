@@ -90,6 +90,62 @@ async def _echo_phase(emu: Any, count: int, warmup: int, run: int) -> list[float
         await app.shutdown()
 
 
+async def _bare_approval_phase(emu: Any, count: int, warmup: int) -> list[float]:
+    """The floor for an approval: a bare PTB bot that, for a button press, makes the
+    same three Bot API calls as the branch bot (answer the press, edit the review
+    message, message the claimant) and nothing else: no database, no domain."""
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+    from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes
+
+    reviewer_id, claimant_id = ECHO_USER + 10, ECHO_USER + 11
+
+    async def decide(update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        assert query is not None and query.data is not None
+        await query.answer()
+        await query.edit_message_text(f"第 {query.data} 号申报：已批准")
+        await ctx.bot.send_message(claimant_id, f"第 {query.data} 号申报审核通过")
+
+    app = (
+        ApplicationBuilder()
+        .token(emu.token)
+        .base_url(emu.base_url)
+        .base_file_url(emu.base_file_url)
+        .build()
+    )
+    app.add_handler(CallbackQueryHandler(decide))
+    await app.initialize()
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0.0, timeout=1)
+    reviewer = emu.user(reviewer_id, "书记")
+    claimant = emu.user(claimant_id, "申报人")
+    reviewer.started = claimant.started = True
+    try:
+        messages = []
+        for n in range(warmup + count):
+            sent = await app.bot.send_message(
+                reviewer_id,
+                f"第 {n} 号申报",
+                reply_markup=InlineKeyboardMarkup(
+                    [[InlineKeyboardButton("批准", callback_data=str(n))]]
+                ),
+            )
+            messages.append(emu.message(reviewer_id, sent.message_id))
+
+        async def one(n: int) -> None:
+            await reviewer.press(messages[n], "批准")
+            await reviewer.wait_edit(messages[n], timeout=10)
+            told = await claimant.wait_reply(timeout=10)
+            assert told.text == f"第 {n} 号申报审核通过", told.text
+
+        return await _measure(count, warmup, one)
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+
+
 async def run(
     updates: int, warmup: int, members: int, database_url: str | None = None
 ) -> dict[str, Any]:
@@ -217,6 +273,7 @@ async def run(
             )
             results["approved_rows"] = approved
         results["echo2"] = await _echo_phase(emu, updates, warmup, 1)
+        results["bare_approve"] = await _bare_approval_phase(emu, updates, warmup)
     finally:
         await emu.stop()
     return results
@@ -262,10 +319,16 @@ def report(r: dict[str, Any]) -> str:
         row("echo bot (both)", echo, None),
         row("/points", r["points"], r["points_sql"]),
         row("approve a claim", r["approve"], r["approve_sql"]),
+        row("bare PTB: the approval's 3 calls", r["bare_approve"], None),
     ]
     head = (
         f"{r['updates']} timed updates per kind after {r['warmup']} warm-up, one at a time; "
         f"{r['members']} members; claims approved: {r['approved_rows']}"
+    )
+    floor = median(r["bare_approve"]) / echo_median if echo_median else 0.0
+    head += (
+        f"\nfloor for an approval (3 Bot API calls, no database) = {floor:.2f}x echo: "
+        "what any approval costs before it reads or writes anything"
     )
     title = f"Per-update cost vs a bare PTB echo bot ({r.get('database', 'SQLite')})"
     return table(title, rows) + "\n" + head

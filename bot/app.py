@@ -15,6 +15,7 @@ from datetime import timedelta
 from types import ModuleType
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.error import TelegramError
@@ -111,13 +112,12 @@ class BranchApplication(Application[Any, Any, Any, Any, Any, Any]):
     async def _process_in_transaction(self, update: Update) -> None:
         runtime = self.runtime
         async with runtime.db.session() as session:
-            session.add(
-                ProcessedUpdate(
-                    update_id=update.update_id, processed_at=runtime.clock.now(), outcome="ok"
-                )
-            )
             try:
-                await session.flush()
+                await session.execute(
+                    insert(ProcessedUpdate).values(
+                        update_id=update.update_id, processed_at=runtime.clock.now(), outcome="ok"
+                    )
+                )
             except IntegrityError:
                 await session.rollback()
                 log.info("update %s was already processed; skipped", update.update_id)

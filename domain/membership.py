@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.i18n import N_, SUPPORTED_LOCALES, negotiate_locale
@@ -75,30 +75,45 @@ class MembershipService(Service):
     async def touch(self, user: TelegramUserInfo) -> Viewer:
         """Record the Telegram user (create or refresh) and resolve who they are.
 
-        Runs on every update, so it reads the account, the person, the current membership
-        and the branch in one joined query (not four)."""
+        Runs on every update, so it reads just the columns a viewer needs from the
+        account, the person, the current membership and the branch in one joined query,
+        and writes only when the user's Telegram profile changed."""
         now = self.clock.now()
+        a, p, m, b = TelegramAccount, Person, Membership, Branch
         row = (
             await self.session.execute(
-                select(TelegramAccount, Person, Membership, Branch)
-                .outerjoin(Person, Person.id == TelegramAccount.person_id)
-                .outerjoin(
-                    Membership,
-                    and_(
-                        Membership.person_id == TelegramAccount.person_id,
-                        Membership.ended_at.is_(None),
-                    ),
+                select(
+                    a.person_id,
+                    a.first_name,
+                    a.last_name,
+                    a.username,
+                    a.language_code,
+                    a.locale,
+                    a.blocked_at,
+                    p.full_name,
+                    p.status,
+                    m.id,
+                    m.role,
+                    m.can_review,
+                    b.id,
+                    b.name,
+                    b.timezone,
                 )
-                .outerjoin(Branch, Branch.id == Membership.branch_id)
-                .where(TelegramAccount.telegram_user_id == user.id)
+                .select_from(a)
+                .outerjoin(p, p.id == a.person_id)
+                .outerjoin(m, and_(m.person_id == a.person_id, m.ended_at.is_(None)))
+                .outerjoin(b, b.id == m.branch_id)
+                .where(a.telegram_user_id == user.id)
                 .limit(1)
             )
         ).first()
+        first_name = user.first_name[:128]
+        last_name = (user.last_name or None) and user.last_name[:128]
         if row is None:
             account = TelegramAccount(
                 telegram_user_id=user.id,
-                first_name=user.first_name[:128],
-                last_name=(user.last_name or None) and user.last_name[:128],
+                first_name=first_name,
+                last_name=last_name,
                 username=user.username,
                 language_code=user.language_code,
                 created_at=now,
@@ -106,21 +121,62 @@ class MembershipService(Service):
             )
             self.session.add(account)
             return self._viewer(account, None, None, None)
-        account, person, membership, branch = row
-        changed = (
-            account.first_name != user.first_name[:128]
-            or account.username != user.username
-            or account.language_code != user.language_code
-            or account.blocked_at is not None
+        (
+            person_id,
+            old_first,
+            old_last,
+            old_username,
+            old_language,
+            locale,
+            blocked_at,
+            full_name,
+            status,
+            membership_id,
+            role,
+            can_review,
+            branch_id,
+            branch_name,
+            branch_timezone,
+        ) = row
+        if (
+            old_first != first_name
+            or old_username != user.username
+            or old_language != user.language_code
+            or blocked_at is not None
+        ):
+            old_first, old_last = first_name, last_name
+            await self.session.execute(
+                update(TelegramAccount)
+                .where(TelegramAccount.telegram_user_id == user.id)
+                .values(
+                    first_name=first_name,
+                    last_name=last_name,
+                    username=user.username,
+                    language_code=user.language_code,
+                    blocked_at=None,  # they wrote to us: not blocked any more
+                    updated_at=now,
+                )
+            )
+        display_name = " ".join(x for x in (old_first, old_last) if x).strip() or str(user.id)
+        viewer = Viewer(
+            telegram_user_id=user.id,
+            display_name=display_name,
+            locale=locale or negotiate_locale(user.language_code),
         )
-        if changed:
-            account.first_name = user.first_name[:128]
-            account.last_name = (user.last_name or None) and user.last_name[:128]
-            account.username = user.username
-            account.language_code = user.language_code
-            account.blocked_at = None  # they wrote to us: not blocked any more
-            account.updated_at = now
-        return self._viewer(account, person, membership, branch)
+        if person_id is None or full_name is None or membership_id is None:
+            return viewer
+        return replace(
+            viewer,
+            person_id=person_id,
+            full_name=full_name,
+            status=status,
+            branch_id=branch_id,
+            branch_name=branch_name,
+            branch_timezone=branch_timezone,
+            membership_id=membership_id,
+            role=role,
+            can_review=can_review,
+        )
 
     async def viewer_of(self, telegram_user_id: int) -> Viewer:
         """The viewer for a known Telegram user (scheduler, CLI, tests)."""
