@@ -17,17 +17,17 @@ from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
-from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
+from telegram import BotCommandScopeDefault, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 from bot.context import CURRENT_SCOPE, BranchApp, BranchContext, UpdateScope
-from bot.i18n import EN, ZH_HANS, negotiate_locale, translator
+from bot.i18n import EN, ZH_HANS, negotiate_locale
 from bot.limiter import RetryingRateLimiter
 from bot.logs import log_context
 from bot.runtime import Runtime
-from domain.roles import Audience, Role
+from domain.roles import Role
 from domain.services import Services
 from domain.viewer import TelegramUserInfo
 from handlers import (
@@ -44,7 +44,13 @@ from handlers import (
     start,
 )
 from handlers.dialog import DialogRouter
-from handlers.registry import PeriodicTask, Registry
+from handlers.registry import (
+    MEMBER_MENU,
+    PeriodicTask,
+    Registry,
+    bot_commands,
+    publish_chat_menu,
+)
 from scheduler.deliveries import deliver_due
 from scheduler.leader import LeaderLease
 from store.models import ProcessedUpdate
@@ -286,28 +292,25 @@ async def _post_shutdown(app: BranchApp) -> None:
         await runtime.db.dispose()
 
 
-def _commands(registry: Registry, audiences: frozenset[Audience], locale: str) -> list[BotCommand]:
-    t = translator(locale).gettext
-    return [BotCommand(c.name, t(c.description)[:256]) for c in registry.for_audiences(audiences)]
-
-
 async def publish_commands(app: BranchApp) -> None:
     """``setMyCommands``: members' commands for everyone (Chinese by default, English for
     English clients); the fuller list in each reviewer's own chat."""
     registry: Registry = app.bot_data["registry"]
     runtime: Runtime = app.bot_data["runtime"]
-    member = frozenset({Audience.STRANGER, Audience.MEMBER})
     try:
         await app.bot.set_my_commands(
-            _commands(registry, member, ZH_HANS), scope=BotCommandScopeDefault()
+            bot_commands(registry, MEMBER_MENU, ZH_HANS), scope=BotCommandScopeDefault()
         )
         await app.bot.set_my_commands(
-            _commands(registry, member, ZH_HANS), scope=BotCommandScopeDefault(), language_code="zh"
+            bot_commands(registry, MEMBER_MENU, ZH_HANS),
+            scope=BotCommandScopeDefault(),
+            language_code="zh",
         )
         await app.bot.set_my_commands(
-            _commands(registry, member, EN), scope=BotCommandScopeDefault(), language_code="en"
+            bot_commands(registry, MEMBER_MENU, EN),
+            scope=BotCommandScopeDefault(),
+            language_code="en",
         )
-        reviewer = frozenset({*member, Audience.REVIEWER, Audience.SECRETARY})
         async with runtime.db.session() as session:
             from sqlalchemy import select
 
@@ -323,14 +326,8 @@ async def publish_commands(app: BranchApp) -> None:
                     if row.membership.role is not Role.SECRETARY and not row.membership.can_review:
                         continue
                     locale = row.account.locale or negotiate_locale(row.account.language_code)
-                    try:
-                        await app.bot.set_my_commands(
-                            _commands(registry, reviewer, locale),
-                            scope=BotCommandScopeChat(row.account.telegram_user_id),
-                        )
-                    except TelegramError as exc:  # one reviewer's chat; go on with the rest
-                        log.info(
-                            "no command menu for chat %s: %s", row.account.telegram_user_id, exc
-                        )
+                    await publish_chat_menu(
+                        app.bot, registry, row.account.telegram_user_id, locale, reviewer=True
+                    )
     except TelegramError as exc:
         log.warning("could not publish the command menu: %s", exc)

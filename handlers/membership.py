@@ -23,11 +23,12 @@ from handlers.common import (
     edit,
     esc,
     keyboard,
+    locale_of,
     notify,
     render_error,
     reply,
 )
-from handlers.registry import Registry
+from handlers.registry import Registry, publish_chat_menu
 
 
 def register(app: BranchApp, registry: Registry) -> None:
@@ -139,6 +140,13 @@ async def toggle_reviewer(update: Update, ctx: BranchContext, cb: Callback) -> N
             name=info.name
         ),
     )
+    if info.telegram_user_id is not None:
+        # Their command menu changes at once, not at the bot's next start.
+        tg, locale = info.telegram_user_id, await locale_of(ctx, info.telegram_user_id)
+        registry: Registry = ctx.application.bot_data["registry"]
+        ctx.after_commit(
+            lambda: publish_chat_menu(ctx.bot, registry, tg, locale, reviewer=info.can_review)
+        )
     people = await reviewers_of(ctx.svc.membership, ctx.viewer)
     text, markup = _reviewers_view(ctx, people)
     await edit(update, text, markup)

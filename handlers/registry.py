@@ -3,15 +3,24 @@ badges (e.g. "3 join requests waiting"), filtered by the viewer's audience."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from telegram import Update
+from telegram import Bot, BotCommand, BotCommandScopeChat, Update
+from telegram.error import TelegramError
 
 from bot.context import BranchContext
+from bot.i18n import translator
 from domain.roles import Audience
+
+log = logging.getLogger(__name__)
+
+#: Whose menu is the default one, and who gets the fuller list in their own chat.
+MEMBER_MENU = frozenset({Audience.STRANGER, Audience.MEMBER})
+REVIEWER_MENU = frozenset({*MEMBER_MENU, Audience.REVIEWER, Audience.SECRETARY})
 
 
 @dataclass(frozen=True)
@@ -87,3 +96,26 @@ class Registry:
                 seen.add(info.name)
                 result.append(info)
         return result
+
+
+def bot_commands(
+    registry: Registry, audiences: frozenset[Audience], locale: str
+) -> list[BotCommand]:
+    """The ``setMyCommands`` list for these audiences, translated."""
+    t = translator(locale).gettext
+    return [BotCommand(c.name, t(c.description)[:256]) for c in registry.for_audiences(audiences)]
+
+
+async def publish_chat_menu(
+    bot: Bot, registry: Registry, telegram_user_id: int, locale: str, *, reviewer: bool
+) -> None:
+    """One user's command menu in their own chat: the reviewers' fuller list, or (taken
+    away) back to the default members' menu. A failure only costs the menu; logged."""
+    scope = BotCommandScopeChat(telegram_user_id)
+    try:
+        if reviewer:
+            await bot.set_my_commands(bot_commands(registry, REVIEWER_MENU, locale), scope=scope)
+        else:
+            await bot.delete_my_commands(scope=scope)
+    except TelegramError as exc:
+        log.info("no command menu for chat %s: %s", telegram_user_id, exc)

@@ -250,6 +250,22 @@ async def test_secretary_gives_a_committee_member_review_rights(bot: Harness) ->
     assert (await sec.wait_callback_answer()).text == "李明 现在可以审核。"
     await sec.wait_edit(view)
     assert "☑ 李明" in view.button_texts
+    # Their own command menu gains the reviewers' commands at once (not at the next start).
+    chat_scope = {"type": "chat", "chat_id": 1002}
+    await bot.emu.wait_until(lambda: bool(bot.emu.commands(chat_scope)))
+    mine = {c["command"]: c["description"] for c in bot.emu.commands(chat_scope)}
+    assert "pending" in mine and "claim" in mine
+    # Switching language re-publishes it in the new language.
+    await member.send("/lang en")
+    assert (await member.wait_reply()).text == "Language set: English."
+    await bot.emu.wait_until(
+        lambda: any(
+            c["command"] == "pending" and c["description"] != mine["pending"]
+            for c in bot.emu.commands(chat_scope)
+        )
+    )
+    await member.send("/lang zh_cn")
+    await member.wait_reply()
     await member.send("/start")
     menu = await member.wait_reply()
     assert "职务：支委" in menu.text and "/pending" in menu.text
@@ -261,6 +277,7 @@ async def test_secretary_gives_a_committee_member_review_rights(bot: Harness) ->
     await sec.wait_reply()
     await sec.press(view, "☑ 李明")
     assert (await sec.wait_callback_answer()).text == "李明 不再审核。"
+    await bot.emu.wait_until(lambda: bot.emu.commands(chat_scope) == [])  # default menu again
     assert (
         await bot.scalar("SELECT count(*) FROM audit_log WHERE action = 'membership.reviewer'") == 2
     )
