@@ -24,7 +24,8 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -55,13 +56,10 @@ async def _reply_containing(user: Any, needle: str) -> Any:
             return message
 
 
-async def _echo_phase(emu: Any, count: int, warmup: int, run: int) -> list[float]:
-    from telegram import Update
-    from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
-
-    async def echo(update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
-        assert update.message is not None and update.message.text is not None
-        await update.message.reply_text(update.message.text)
+@asynccontextmanager
+async def _bare_bot(emu: Any, handler: Any) -> AsyncIterator[Any]:
+    """A bare PTB Application with one handler, polling the emulator."""
+    from telegram.ext import ApplicationBuilder
 
     app = (
         ApplicationBuilder()
@@ -70,13 +68,29 @@ async def _echo_phase(emu: Any, count: int, warmup: int, run: int) -> list[float
         .base_file_url(emu.base_file_url)
         .build()
     )
-    app.add_handler(MessageHandler(filters.TEXT, echo))
+    app.add_handler(handler)
     await app.initialize()
     await app.start()
     assert app.updater is not None
     await app.updater.start_polling(poll_interval=0.0, timeout=1)
-    user = emu.user(ECHO_USER + run, "回声")
     try:
+        yield app
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+
+
+async def _echo_phase(emu: Any, count: int, warmup: int, run: int) -> list[float]:
+    from telegram import Update
+    from telegram.ext import ContextTypes, MessageHandler, filters
+
+    async def echo(update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.message is not None and update.message.text is not None
+        await update.message.reply_text(update.message.text)
+
+    user = emu.user(ECHO_USER + run, "回声")
+    async with _bare_bot(emu, MessageHandler(filters.TEXT, echo)):
 
         async def one(n: int) -> None:
             await user.send(f"你好 {n}")
@@ -84,10 +98,6 @@ async def _echo_phase(emu: Any, count: int, warmup: int, run: int) -> list[float
             assert reply.text == f"你好 {n}", reply.text
 
         return await _measure(count, warmup, one)
-    finally:
-        await app.updater.stop()
-        await app.stop()
-        await app.shutdown()
 
 
 async def _bare_approval_phase(emu: Any, count: int, warmup: int) -> list[float]:
@@ -95,7 +105,7 @@ async def _bare_approval_phase(emu: Any, count: int, warmup: int) -> list[float]
     same three Bot API calls as the branch bot (answer the press, edit the review
     message, message the claimant) and nothing else: no database, no domain."""
     from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-    from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes
+    from telegram.ext import CallbackQueryHandler, ContextTypes
 
     reviewer_id, claimant_id = ECHO_USER + 10, ECHO_USER + 11
 
@@ -106,22 +116,10 @@ async def _bare_approval_phase(emu: Any, count: int, warmup: int) -> list[float]
         await query.edit_message_text(f"第 {query.data} 号申报：已批准")
         await ctx.bot.send_message(claimant_id, f"第 {query.data} 号申报审核通过")
 
-    app = (
-        ApplicationBuilder()
-        .token(emu.token)
-        .base_url(emu.base_url)
-        .base_file_url(emu.base_file_url)
-        .build()
-    )
-    app.add_handler(CallbackQueryHandler(decide))
-    await app.initialize()
-    await app.start()
-    assert app.updater is not None
-    await app.updater.start_polling(poll_interval=0.0, timeout=1)
     reviewer = emu.user(reviewer_id, "书记")
     claimant = emu.user(claimant_id, "申报人")
     reviewer.started = claimant.started = True
-    try:
+    async with _bare_bot(emu, CallbackQueryHandler(decide)) as app:
         messages = []
         for n in range(warmup + count):
             sent = await app.bot.send_message(
@@ -140,10 +138,6 @@ async def _bare_approval_phase(emu: Any, count: int, warmup: int) -> list[float]
             assert told.text == f"第 {n} 号申报审核通过", told.text
 
         return await _measure(count, warmup, one)
-    finally:
-        await app.updater.stop()
-        await app.stop()
-        await app.shutdown()
 
 
 async def run(
