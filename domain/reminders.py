@@ -5,6 +5,7 @@ upcoming events, mute preferences and the list of deliveries in an unknown state
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -131,21 +132,27 @@ class RemindersService(Service):
             )
             self.session.add(rule)
             await self.session.flush()
-            for days, at in default.reminders:
-                self.session.add(
-                    ReminderRule(
-                        calendar_rule_id=rule.id,
-                        days_before=days,
-                        at_time=at,
-                        enabled=True,
-                        created_at=now,
-                    )
-                )
+            self._add_reminders(rule.id, default.reminders, now)
         await self.session.flush()
         await self.audit(
             "calendar.defaults", branch_id=branch_id, subject_type="branch", subject_id=branch_id
         )
         return True
+
+    def _add_reminders(
+        self, rule_id: int, reminders: Iterable[tuple[int, str]], now: datetime
+    ) -> None:
+        """Reminder times (days before, time of day) for a new calendar rule."""
+        for days, at in reminders:
+            self.session.add(
+                ReminderRule(
+                    calendar_rule_id=rule_id,
+                    days_before=days,
+                    at_time=at,
+                    enabled=True,
+                    created_at=now,
+                )
+            )
 
     # -- reading ------------------------------------------------------------------
     async def _rule_info(self, rule: CalendarRule) -> RuleInfo:
@@ -355,16 +362,7 @@ class RemindersService(Service):
         )
         self.session.add(rule)
         await self.session.flush()
-        for days, at in reminders:
-            self.session.add(
-                ReminderRule(
-                    calendar_rule_id=rule.id,
-                    days_before=days,
-                    at_time=at,
-                    enabled=True,
-                    created_at=now,
-                )
-            )
+        self._add_reminders(rule.id, reminders, now)
         await self.session.flush()
         await self.audit(
             "calendar.add",

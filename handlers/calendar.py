@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from datetime import date
+from typing import TypeVar
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
@@ -21,6 +23,7 @@ from domain.dialogs import Dialog
 from domain.errors import DomainError
 from domain.reminders import Preference, RuleInfo
 from domain.roles import Audience
+from domain.viewer import Viewer
 from handlers.callbacks import Callback, parse, pattern
 from handlers.common import Gettext, answer_callback, button, esc, keyboard, render_error, reply
 from handlers.dialog import DialogRouter
@@ -414,38 +417,50 @@ def _when_prompt(t: Gettext, rule: RuleInfo) -> str:
 
 
 # ------------------------------------------------------------------------ dialogs
+_Parsed = TypeVar("_Parsed")
+
+
 async def _when_text(update: Update, ctx: BranchContext, dialog: Dialog) -> None:
-    _ = ctx.gettext
-    text = (update.effective_message.text if update.effective_message else None) or ""
-    try:
-        change = cal.parse_when(text[:100])
-    except ValueError:
-        await reply(update, ctx, _("I could not read that. Please try again, or send /cancel."))
-        return
-    try:
-        rule = await ctx.svc.reminders.change_when(ctx.viewer, int(dialog.data["rule"]), change)
-    except DomainError as exc:
-        await reply(update, ctx, render_error(ctx, exc))
-        return
-    await ctx.svc.dialogs.clear(ctx.viewer.telegram_user_id)
-    await reply(
+    await _edit_rule_from_text(
         update,
         ctx,
-        _("✅ Saved. It applies from now on.") + "\n\n" + rule_text(_, rule),
-        rule_markup(_, rule),
+        dialog,
+        limit=100,
+        parse=cal.parse_when,
+        save=ctx.svc.reminders.change_when,
     )
 
 
 async def _rems_text(update: Update, ctx: BranchContext, dialog: Dialog) -> None:
+    await _edit_rule_from_text(
+        update,
+        ctx,
+        dialog,
+        limit=200,
+        parse=cal.parse_reminder_times,
+        save=ctx.svc.reminders.set_reminders,
+    )
+
+
+async def _edit_rule_from_text(
+    update: Update,
+    ctx: BranchContext,
+    dialog: Dialog,
+    *,
+    limit: int,
+    parse: Callable[[str], _Parsed],
+    save: Callable[[Viewer, int, _Parsed], Awaitable[RuleInfo]],
+) -> None:
+    """A rule's time or reminders typed as text: parsed (or asked again), saved, shown."""
     _ = ctx.gettext
     text = (update.effective_message.text if update.effective_message else None) or ""
     try:
-        pairs = cal.parse_reminder_times(text[:200])
+        value = parse(text[:limit])
     except ValueError:
         await reply(update, ctx, _("I could not read that. Please try again, or send /cancel."))
         return
     try:
-        rule = await ctx.svc.reminders.set_reminders(ctx.viewer, int(dialog.data["rule"]), pairs)
+        rule = await save(ctx.viewer, int(dialog.data["rule"]), value)
     except DomainError as exc:
         await reply(update, ctx, render_error(ctx, exc))
         return
