@@ -38,6 +38,36 @@ def keyboard(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMa
     return InlineKeyboardMarkup([list(r) for r in rows])
 
 
+#: Telegram refuses an inline keyboard of more than 100 buttons ("reply markup is too
+#: long", sooner with long callback data): lists of people are shown a page at a time.
+LIST_PAGE_SIZE = 30
+
+
+def paged_rows(
+    t: Gettext,
+    buttons: Sequence[InlineKeyboardButton],
+    page: int,
+    nav: Callable[[int], Callback],
+    *,
+    columns: int = 2,
+    per_page: int = LIST_PAGE_SIZE,
+) -> tuple[list[list[InlineKeyboardButton]], int]:
+    """One page of ``buttons`` in rows of ``columns``, with ◀ / ▶ buttons (``nav(page)``)
+    when there is more than one page; and the page shown (``page`` kept in range)."""
+    pages = max(1, (len(buttons) + per_page - 1) // per_page)
+    page = min(max(page, 0), pages - 1)
+    shown = list(buttons[page * per_page : (page + 1) * per_page])
+    rows = [shown[i : i + columns] for i in range(0, len(shown), columns)]
+    arrows = []
+    if page > 0:
+        arrows.append(button(t("◀ Previous"), nav(page - 1)))
+    if page < pages - 1:
+        arrows.append(button(t("Next ▶"), nav(page + 1)))
+    if arrows:
+        rows.append(arrows)
+    return rows, page
+
+
 ButtonAction = Callable[[Update, BranchContext, Callback], Awaitable[Any]]
 
 

@@ -44,6 +44,7 @@ from handlers.common import (
     button_router,
     esc,
     keyboard,
+    paged_rows,
     render_error,
     reply,
 )
@@ -362,24 +363,16 @@ async def show_payers(update: Update, ctx: BranchContext, page: int) -> None:
     if not payers:
         await reply(update, ctx, _("There are no Party members on the roster yet."))
         return
-    pages = max(1, (len(payers) + PAGE_SIZE - 1) // PAGE_SIZE)
-    page = min(max(page, 0), pages - 1)
-    shown = payers[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
     buttons = [
         button(
             f"{name} · {_(basis.label) if basis else _('not set')}",
             Callback(PREFIX, person_id, "pick"),
         )
-        for person_id, name, basis in shown
+        for person_id, name, basis in payers
     ]
-    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    nav = []
-    if page > 0:
-        nav.append(button(_("◀ Previous"), Callback(PREFIX, page - 1, "list")))
-    if page < pages - 1:
-        nav.append(button(_("Next ▶"), Callback(PREFIX, page + 1, "list")))
-    if nav:
-        rows.append(nav)
+    rows, _shown = paged_rows(
+        _, buttons, page, lambda p: Callback(PREFIX, p, "list"), per_page=PAGE_SIZE
+    )
     await reply(
         update,
         ctx,

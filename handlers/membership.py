@@ -16,6 +16,7 @@ from domain.membership import ReviewerInfo, reviewers_of, set_reviewer
 from domain.roles import Audience, PersonStatus
 from handlers.callbacks import Callback, parse, pattern
 from handlers.common import (
+    LIST_PAGE_SIZE,
     Gettext,
     answer_callback,
     button,
@@ -25,6 +26,7 @@ from handlers.common import (
     keyboard,
     locale_of,
     notify,
+    paged_rows,
     render_error,
     reply,
 )
@@ -37,7 +39,10 @@ def register(app: BranchApp, registry: Registry) -> None:
         CommandHandler("reviewers", reviewers_command, filters=filters.ChatType.PRIVATE)
     )
     app.add_handler(
-        CallbackQueryHandler(button_router("mb", {"rv": toggle_reviewer}), pattern=pattern("mb"))
+        CallbackQueryHandler(
+            button_router("mb", {"rv": toggle_reviewer, "rvp": reviewers_page}),
+            pattern=pattern("mb"),
+        )
     )
     registry.command(
         "reviewers", N_("Committee members with review rights"), [Audience.SECRETARY], order=79
@@ -107,7 +112,7 @@ async def reviewers_command(update: Update, ctx: BranchContext) -> None:
 
 
 def _reviewers_view(
-    ctx: BranchContext, people: list[ReviewerInfo]
+    ctx: BranchContext, people: list[ReviewerInfo], page: int = 0
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     _ = ctx.gettext
     if not people:
@@ -116,16 +121,21 @@ def _reviewers_view(
         "<b>Review rights</b>\nCommittee members (支委) you tick may approve point claims, "
         "read thought reports and confirm fees like you. Tap a name to switch."
     )
-    rows = [
-        [
-            button(
-                ("☑ " if p.can_review else "☐ ") + p.name,
-                Callback("mb", p.person_id, "rv", "off" if p.can_review else "on"),
-            )
-        ]
+    buttons = [
+        button(
+            ("☑ " if p.can_review else "☐ ") + p.name,
+            Callback("mb", p.person_id, "rv", "off" if p.can_review else "on"),
+        )
         for p in people
     ]
+    rows, _shown = paged_rows(_, buttons, page, lambda n: Callback("mb", n, "rvp"), columns=1)
     return text, keyboard(rows)
+
+
+async def reviewers_page(update: Update, ctx: BranchContext, cb: Callback) -> None:
+    people = await reviewers_of(ctx.svc.membership, ctx.viewer)
+    await answer_callback(update)
+    await edit(update, *_reviewers_view(ctx, people, cb.id))
 
 
 async def toggle_reviewer(update: Update, ctx: BranchContext, cb: Callback) -> None:
@@ -148,5 +158,5 @@ async def toggle_reviewer(update: Update, ctx: BranchContext, cb: Callback) -> N
             lambda: publish_chat_menu(ctx.bot, registry, tg, locale, reviewer=info.can_review)
         )
     people = await reviewers_of(ctx.svc.membership, ctx.viewer)
-    text, markup = _reviewers_view(ctx, people)
-    await edit(update, text, markup)
+    index = next((i for i, p in enumerate(people) if p.person_id == info.person_id), 0)
+    await edit(update, *_reviewers_view(ctx, people, index // LIST_PAGE_SIZE))

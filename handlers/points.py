@@ -46,9 +46,11 @@ from handlers.common import (
     Gettext,
     answer_callback,
     button,
+    edit,
     esc,
     keyboard,
     notify,
+    paged_rows,
     render_error,
     reply,
 )
@@ -903,16 +905,17 @@ async def grant_command(update: Update, ctx: BranchContext) -> None:
     if not ctx.viewer.is_secretary:
         await reply(update, ctx, _("Only the branch secretary can do this."))
         return
-    people = await ctx.svc.points.branch_people(ctx.viewer)
     await ctx.svc.dialogs.set(ctx.viewer.telegram_user_id, "grant", "person", {})
+    await reply(update, ctx, *await _grant_people(ctx, 0))
+
+
+async def _grant_people(ctx: BranchContext, page: int) -> tuple[str, InlineKeyboardMarkup]:
+    """/grant's first step: the branch's people, a page at a time."""
+    _ = ctx.gettext
+    people = await ctx.svc.points.branch_people(ctx.viewer)
     buttons = [button(name[:30], Callback("pt", pid, "gp")) for pid, name in people]
-    rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
-    await reply(
-        update,
-        ctx,
-        _("<b>Grant or deduct points</b>\nFor whom? (/cancel to stop)"),
-        keyboard(rows),
-    )
+    rows, _shown = paged_rows(_, buttons, page, lambda p: Callback("pt", p, "gpp"), columns=3)
+    return _("<b>Grant or deduct points</b>\nFor whom? (/cancel to stop)"), keyboard(rows)
 
 
 async def _grant_button(update: Update, ctx: BranchContext, cb: Callback) -> None:
@@ -925,6 +928,10 @@ async def _grant_button(update: Update, ctx: BranchContext, cb: Callback) -> Non
         )
         return
     data = dict(dialog.data)
+    if cb.action == "gpp":  # another page of people
+        await answer_callback(update)
+        await edit(update, *await _grant_people(ctx, cb.id))
+        return
     if cb.action == "gp":
         name = await ctx.svc.points.person_in_branch(ctx.viewer, cb.id)
         data.update(person_id=cb.id, name=name)
@@ -1441,7 +1448,7 @@ async def on_points_button(update: Update, ctx: BranchContext) -> None:
         elif cb.action == "hist":
             await answer_callback(update)
             await _show_history(update, ctx, cb.id)
-        elif cb.action in {"gp", "gi", "gt"}:
+        elif cb.action in {"gp", "gpp", "gi", "gt"}:
             if not ctx.viewer.is_secretary:
                 await answer_callback(
                     update, _("Only the branch secretary can do this."), alert=True

@@ -241,6 +241,7 @@ async def build_world(bot: Harness) -> World:
     await sec.send("/grant")
     grant = await sec.wait_reply()
     buttons["pt grant person"] = data_of(grant, "gp")
+    buttons["pt grant page"] = "pt:1:gpp"  # the list's ◀ / ▶ (one page in a small branch)
     await sec.press(grant, data=buttons["pt grant person"])
     await sec.wait_callback_answer()
     grant_ind = await sec.wait_reply()
@@ -251,6 +252,12 @@ async def build_world(bot: Harness) -> World:
     buttons["pt grant item"] = data_of(grant_item, "gt")
     await sec.send("/cancel")
     await sec.wait_reply()
+
+    # mb: review rights.
+    await sec.send("/reviewers")
+    reviewers = await sec.wait_reply()
+    buttons["mb reviewer switch"] = data_of(reviewers, "rv")
+    buttons["mb reviewers page"] = "mb:1:rvp"
 
     # cat: the catalogue.
     await sec.send("/catalogue")
