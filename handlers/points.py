@@ -19,7 +19,7 @@ from typing import Any, TypeVar, cast
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
-from telegram.ext import CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BranchApp, BranchContext
 from bot.i18n import N_, negotiate_locale, translator
@@ -1122,22 +1122,33 @@ async def ranking_command(update: Update, ctx: BranchContext) -> None:
         )
         messages.append((telegram_id, caption, _ranking_text(t, scores, mine, quarter)))
 
+    app, runtime = ctx.application, ctx.runtime
+
     async def publish() -> None:
         photo: bytes | str = chart
+        blocked: list[int] = []
         for telegram_id, caption, listing in messages:
             try:
-                msg: Message = await ctx.bot.send_photo(
+                msg: Message = await app.bot.send_photo(
                     telegram_id, photo, caption=caption, parse_mode=ParseMode.HTML
                 )
                 if isinstance(photo, bytes) and msg.photo:
                     photo = msg.photo[-1].file_id  # upload once, then re-use
-                await ctx.bot.send_message(telegram_id, listing, parse_mode=ParseMode.HTML)
+                await app.bot.send_message(telegram_id, listing, parse_mode=ParseMode.HTML)
             except Forbidden:
-                await ctx.svc.membership.mark_blocked(telegram_id)
+                blocked.append(telegram_id)
             except TelegramError as exc:
                 log.warning("ranking to %s failed: %s", telegram_id, exc)
+        if blocked:
+            async with runtime.unit_of_work() as svc:
+                for telegram_id in blocked:
+                    await svc.membership.mark_blocked(telegram_id)
+        log.info("ranking %s published to %s members", quarter.key, len(messages))
 
-    ctx.after_commit(publish)
+    # In the background once committed: Telegram paces a large branch's 2 messages a
+    # member at 30 a second, and the bot keeps answering everyone meanwhile (a graceful
+    # stop waits for it: PTB awaits the application's tasks).
+    ctx.after_commit(lambda: _background(app, publish(), f"ranking-{quarter.key}"))
     await reply(
         update,
         ctx,
@@ -1145,6 +1156,12 @@ async def ranking_command(update: Update, ctx: BranchContext) -> None:
             quarter=quarter.key, n=len(messages)
         ),
     )
+
+
+async def _background(
+    app: Application[Any, Any, Any, Any, Any, Any], work: Coroutine[Any, Any, None], name: str
+) -> None:
+    app.create_task(work, name=name)
 
 
 #: Lines of the published ranking; the rest is summarised (a message holds 4096

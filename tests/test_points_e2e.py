@@ -488,6 +488,23 @@ async def test_ranking_chart_delivered_as_photo(pbot: Harness) -> None:
     assert len(uploads) == 1  # the chart is uploaded once, then sent by file id
 
 
+async def test_the_bot_answers_while_a_ranking_is_being_published(pbot: Harness) -> None:
+    users = await setup_branch(pbot, committee=False)
+    sec, li = users["sec"], users["li"]
+    pbot.emu.inject_fault("sendPhoto", delay=0.8, count=4)  # Telegram pacing a big branch
+    await sec.send("/ranking")
+    assert "正在向 4 名党员公示" in (await sec.wait_reply()).text
+    await li.send("/points")
+    while "我的积分" not in (answer := await li.wait_reply(timeout=2.5)).text:
+        assert answer.photo is not None or "排名" in answer.text
+    photos = sum(1 for u in users.values() for m in u.inbox if m.photo is not None)
+    assert photos < 4  # answered in the middle of the publication, not after it
+    await pbot.emu.wait_until(
+        lambda: sum(1 for u in users.values() for m in u.inbox if m.photo is not None) == 4,
+        timeout=10,
+    )
+
+
 async def test_export_points_xlsx(pbot: Harness) -> None:
     users = await setup_branch(pbot, committee=False)
     sec = users["sec"]
