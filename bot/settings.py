@@ -37,6 +37,16 @@ class Settings(BaseSettings):
     webhook_url: str | None = Field(default=None, alias="BRANCHBOT_WEBHOOK_URL")
     webhook_listen: str = Field(default="127.0.0.1:8080", alias="BRANCHBOT_WEBHOOK_LISTEN")
     webhook_secret: SecretStr | None = Field(default=None, alias="BRANCHBOT_WEBHOOK_SECRET")
+    #: Reminders missed by more than this (the bot was down) are skipped, not sent late.
+    reminder_grace_hours: float = Field(
+        default=6.0, ge=0.0, le=168.0, alias="BRANCHBOT_REMINDER_GRACE_HOURS"
+    )
+    #: How often the reminder dispatcher looks for due reminders; 0 = never (tests).
+    reminder_tick_seconds: float = Field(
+        default=15.0, ge=0.0, le=3600.0, alias="BRANCHBOT_REMINDER_TICK_SECONDS"
+    )
+    #: Messages a second for reminder broadcasts (Telegram allows about 30).
+    broadcast_rate: float = Field(default=30.0, gt=0.0, le=30.0, alias="BRANCHBOT_BROADCAST_RATE")
 
     @field_validator("telegram_bot_token")
     @classmethod

@@ -18,6 +18,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BranchApp, BranchContext
 from bot.i18n import N_
+from bot.runtime import Runtime
 from domain import calendar as cal
 from domain.dialogs import Dialog
 from domain.errors import DomainError
@@ -77,7 +78,8 @@ def schedule_dispatcher(app: BranchApp) -> None:
     """Every few seconds, ``dispatch_due(runtime, app, clock.now())``. The misfire policy
     is explicit: a late tick still runs (no grace limit), missed ticks coalesce into one,
     and a tick finding the previous one still broadcasting returns at once."""
-    config = dispatcher.ReminderConfig.from_env()
+    runtime: Runtime = app.bot_data["runtime"]
+    config = dispatcher.ReminderConfig.from_settings(runtime.settings)
     app.bot_data[dispatcher.CONFIG_KEY] = config
     if app.job_queue is None:
         log.warning("no job queue: reminders are not sent")

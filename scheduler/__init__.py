@@ -9,8 +9,9 @@
   "Paid" button) and say who still owes a report or declaration.
 * ``scheduler.pacing.Pacer`` — ≈30 messages/s overall and 1/s per chat by computed waits.
 
-Settings (environment): ``BRANCHBOT_REMINDER_GRACE_HOURS`` (default 6: reminders missed
-while the bot was down are sent late within this window, older ones are recorded as
-``skipped`` and logged), ``BRANCHBOT_REMINDER_TICK_SECONDS`` (default 15; 0 = no tick),
+Settings (``bot.settings``, from the environment): ``BRANCHBOT_REMINDER_GRACE_HOURS``
+(default 6: reminders missed while the bot was down are sent late within this window,
+older ones are recorded as ``skipped`` and logged), ``BRANCHBOT_REMINDER_TICK_SECONDS``
+(default 15; 0 = no tick),
 ``BRANCHBOT_BROADCAST_RATE`` (default 30 messages/s).
 """

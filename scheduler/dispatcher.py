@@ -35,7 +35,6 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,6 +51,7 @@ from telegram.ext import Application
 
 from bot.i18n import negotiate_locale, translator
 from bot.runtime import Runtime
+from bot.settings import Settings
 from domain import calendar as cal
 from domain.reminders import in_audience, schedule_of
 from domain.services import Services
@@ -73,22 +73,11 @@ log = logging.getLogger(__name__)
 Gettext = Callable[[str], str]
 
 
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        log.warning("%s=%r is not a number; using %s", name, raw, default)
-        return default
-
-
 @dataclass
 class ReminderConfig:
-    """Dispatcher settings (environment: ``BRANCHBOT_REMINDER_GRACE_HOURS``,
-    ``BRANCHBOT_REMINDER_TICK_SECONDS`` (0 = no automatic tick),
-    ``BRANCHBOT_BROADCAST_RATE``)."""
+    """Dispatcher settings; the first three come from :class:`bot.settings.Settings`
+    (``BRANCHBOT_REMINDER_GRACE_HOURS``, ``BRANCHBOT_REMINDER_TICK_SECONDS`` with 0 = no
+    automatic tick, ``BRANCHBOT_BROADCAST_RATE``)."""
 
     grace: timedelta = timedelta(hours=6)
     lookback: timedelta = timedelta(days=7)
@@ -99,11 +88,11 @@ class ReminderConfig:
     max_attempts: int = 5
 
     @classmethod
-    def from_env(cls) -> ReminderConfig:
+    def from_settings(cls, settings: Settings) -> ReminderConfig:
         return cls(
-            grace=timedelta(hours=_env_float("BRANCHBOT_REMINDER_GRACE_HOURS", 6.0)),
-            tick_seconds=_env_float("BRANCHBOT_REMINDER_TICK_SECONDS", 15.0),
-            rate_per_second=_env_float("BRANCHBOT_BROADCAST_RATE", 30.0),
+            grace=timedelta(hours=settings.reminder_grace_hours),
+            tick_seconds=settings.reminder_tick_seconds,
+            rate_per_second=settings.broadcast_rate,
         )
 
 

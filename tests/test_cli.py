@@ -130,6 +130,39 @@ def test_malformed_setting_is_one_line(cli: CliRunner, monkeypatch: pytest.Monke
     assert "BRANCHBOT_TIMEZONE" in result.stderr and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("BRANCHBOT_BROADCAST_RATE", "45"),  # over Telegram's 30 a second
+        ("BRANCHBOT_REMINDER_TICK_SECONDS", "soon"),
+        ("BRANCHBOT_REMINDER_GRACE_HOURS", "-1"),
+    ],
+)
+def test_malformed_reminder_setting_is_one_line(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    result = cli.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert name in result.stderr and "Traceback" not in result.output
+
+
+def test_reminder_settings_reach_the_dispatcher(tmp_path: Path) -> None:
+    from bot.settings import Settings
+    from scheduler.dispatcher import ReminderConfig
+
+    settings = Settings(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}",
+        BRANCHBOT_REMINDER_GRACE_HOURS=2,
+        BRANCHBOT_REMINDER_TICK_SECONDS=0,
+        BRANCHBOT_BROADCAST_RATE=12.5,
+    )
+    config = ReminderConfig.from_settings(settings)
+    assert config.grace.total_seconds() == 7200
+    assert config.tick_seconds == 0 and config.rate_per_second == 12.5
+
+
 def test_demo_can_be_scripted(tmp_path: Path) -> None:
     from bot.demo import run_demo
 
