@@ -70,6 +70,15 @@ class JoinDecision:
     decided_by: str
 
 
+@dataclass(frozen=True)
+class TransferResult:
+    person_id: int
+    name: str
+    telegram_user_id: int | None
+    branch_name: str
+    was_reviewer: bool
+
+
 class MembershipService(Service):
     # -- accounts -----------------------------------------------------------------
     async def touch(self, user: TelegramUserInfo) -> Viewer:
@@ -644,10 +653,21 @@ class MembershipService(Service):
                 and (await repo.current_membership(self.session, account.person_id))
             ):
                 raise Conflict(N_("{name} already belongs to a branch."), name=request.full_name)
-            person = Person(
-                full_name=request.full_name[:64], status=status, created_at=now, updated_at=now
+            earlier = (
+                await self.session.get(Person, account.person_id)
+                if account is not None and account.person_id is not None
+                else None
             )
-            self.session.add(person)
+            if earlier is not None:
+                # Transferred in from another branch: the same person, history kept.
+                person = earlier
+                person.status = status
+                person.updated_at = now
+            else:
+                person = Person(
+                    full_name=request.full_name[:64], status=status, created_at=now, updated_at=now
+                )
+                self.session.add(person)
             await self.session.flush()
             self.session.add(
                 Membership(
@@ -681,6 +701,38 @@ class MembershipService(Service):
             branch_name=branch.name,
             status=status if approve else None,
             decided_by=viewer.full_name or viewer.display_name,
+        )
+
+    async def transfer_out(self, viewer: Viewer, person_id: int) -> TransferResult:
+        """组织关系转出: the member leaves the branch (their membership ends; their ledger,
+        reports and payments stay, and another branch can take them in with its join
+        code). Only the branch's secretary; not the secretary themselves."""
+        if not viewer.is_secretary or viewer.branch_id is None:
+            raise NotAllowed(N_("Only the branch secretary can do this."))
+        membership = await repo.current_membership(self.session, person_id)
+        if membership is None or membership.branch_id != viewer.branch_id:
+            raise NotFound(N_("This member is not in your branch."))
+        if membership.role is Role.SECRETARY:
+            raise DomainError(N_("The secretary cannot transfer themselves out."))
+        person = await self.session.get(Person, person_id)
+        assert person is not None
+        membership.ended_at = self.clock.now()
+        membership.can_review = False
+        await self.session.flush()
+        await self.audit(
+            "membership.transfer_out",
+            actor=viewer,
+            subject_type="person",
+            subject_id=person_id,
+            membership=membership.id,
+        )
+        account = await repo.account_of_person(self.session, person_id)
+        return TransferResult(
+            person_id=person_id,
+            name=person.full_name,
+            telegram_user_id=account.telegram_user_id if account else None,
+            branch_name=viewer.branch_name or "",
+            was_reviewer=membership.role is not Role.MEMBER,
         )
 
     async def pending_join_count(self, branch_id: int) -> int:

@@ -1,5 +1,6 @@
-"""The secretary's decisions on join requests (inline buttons), and ``/reviewers``: which
-committee members share the secretary's review rights."""
+"""The secretary's decisions on join requests (inline buttons); ``/reviewers``: which
+committee members share the secretary's review rights; ``/transfer``: a member's Party
+membership moves out of the branch (组织关系转出)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BranchApp, BranchContext
 from bot.i18n import N_
-from domain.errors import Conflict, DomainError
+from domain.errors import Conflict, DomainError, NotFound
 from domain.membership import ReviewerInfo, reviewers_of, set_reviewer
 from domain.roles import Audience, PersonStatus
 from handlers.callbacks import Callback, parse, pattern
@@ -40,12 +41,26 @@ def register(app: BranchApp, registry: Registry) -> None:
     )
     app.add_handler(
         CallbackQueryHandler(
-            button_router("mb", {"rv": toggle_reviewer, "rvp": reviewers_page}),
+            button_router(
+                "mb",
+                {
+                    "rv": toggle_reviewer,
+                    "rvp": reviewers_page,
+                    "tr": transfer_ask,
+                    "trp": transfer_page,
+                    "tro": transfer_confirm,
+                    "trx": transfer_cancel,
+                },
+            ),
             pattern=pattern("mb"),
         )
     )
+    app.add_handler(CommandHandler("transfer", transfer_command, filters=filters.ChatType.PRIVATE))
     registry.command(
         "reviewers", N_("Committee members with review rights"), [Audience.SECRETARY], order=79
+    )
+    registry.command(
+        "transfer", N_("Transfer a member out of the branch"), [Audience.SECRETARY], order=80
     )
 
 
@@ -160,3 +175,91 @@ async def toggle_reviewer(update: Update, ctx: BranchContext, cb: Callback) -> N
     people = await reviewers_of(ctx.svc.membership, ctx.viewer)
     index = next((i for i, p in enumerate(people) if p.person_id == info.person_id), 0)
     await edit(update, *_reviewers_view(ctx, people, index // LIST_PAGE_SIZE))
+
+
+# -- /transfer: 组织关系转出 ----------------------------------------------------------------
+async def transfer_command(update: Update, ctx: BranchContext) -> None:
+    try:
+        people = await reviewers_of(ctx.svc.membership, ctx.viewer)
+    except DomainError as exc:
+        await reply(update, ctx, render_error(ctx, exc))
+        return
+    await reply(update, ctx, *_transfer_view(ctx, people, 0))
+
+
+def _transfer_view(
+    ctx: BranchContext, people: list[ReviewerInfo], page: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    _ = ctx.gettext
+    if not people:
+        return _("There is nobody else in the branch yet."), None
+    buttons = [button(p.name, Callback("mb", p.person_id, "tr")) for p in people]
+    rows, _shown = paged_rows(_, buttons, page, lambda n: Callback("mb", n, "trp"))
+    text = _(
+        "<b>Transfer out (组织关系转出)</b>\nWhose Party membership moves to another "
+        "organisation? Their records stay; they leave this branch's lists and reminders."
+    )
+    return text, keyboard(rows)
+
+
+async def transfer_page(update: Update, ctx: BranchContext, cb: Callback) -> None:
+    people = await reviewers_of(ctx.svc.membership, ctx.viewer)
+    await answer_callback(update)
+    await edit(update, *_transfer_view(ctx, people, cb.id))
+
+
+async def transfer_ask(update: Update, ctx: BranchContext, cb: Callback) -> None:
+    _ = ctx.gettext
+    people = await reviewers_of(ctx.svc.membership, ctx.viewer)
+    person = next((p for p in people if p.person_id == cb.id), None)
+    if person is None:  # a forged or stale button: refused and audited
+        raise NotFound(N_("This member is not in your branch."))
+    await answer_callback(update)
+    await edit(
+        update,
+        _(
+            "Transfer <b>{name}</b> out of the branch? They will no longer be reminded, "
+            "ranked or asked for fees here; their points, reports and payments are kept."
+        ).format(name=esc(person.name)),
+        keyboard(
+            [
+                [
+                    button("✅ " + _("Transfer out"), Callback("mb", person.person_id, "tro")),
+                    button("✖ " + _("Cancel"), Callback("mb", 0, "trx")),
+                ]
+            ]
+        ),
+    )
+
+
+async def transfer_cancel(update: Update, ctx: BranchContext, cb: Callback) -> None:
+    await answer_callback(update)
+    await edit(update, ctx.gettext("Nothing was changed."))
+
+
+async def transfer_confirm(update: Update, ctx: BranchContext, cb: Callback) -> None:
+    _ = ctx.gettext
+    result = await ctx.svc.membership.transfer_out(ctx.viewer, cb.id)
+    await answer_callback(update)
+    await edit(
+        update,
+        _("{name} has been transferred out of the branch.").format(name=esc(result.name)),
+    )
+    if result.telegram_user_id is None:
+        return
+    tg = result.telegram_user_id
+
+    def notice(t: Gettext) -> tuple[str, InlineKeyboardMarkup | None]:
+        return (
+            t(
+                "Your Party membership has been transferred out of {branch}. Your records "
+                "are kept. To join another branch, send /start with its join code."
+            ).format(branch=esc(result.branch_name)),
+            None,
+        )
+
+    await notify(ctx, tg, notice)
+    if result.was_reviewer:  # back to the members' menu
+        registry: Registry = ctx.application.bot_data["registry"]
+        locale = await locale_of(ctx, tg)
+        ctx.after_commit(lambda: publish_chat_menu(ctx.bot, registry, tg, locale, reviewer=False))

@@ -52,6 +52,8 @@ class Harness:
 
     @asynccontextmanager
     async def uow(self) -> AsyncIterator[Services]:
+        """A unit of work of the test's own, once every update sent so far committed."""
+        await self.settled()
         async with self.runtime.unit_of_work() as svc:
             yield svc
 

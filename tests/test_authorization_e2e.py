@@ -258,6 +258,11 @@ async def build_world(bot: Harness) -> World:
     reviewers = await sec.wait_reply()
     buttons["mb reviewer switch"] = data_of(reviewers, "rv")
     buttons["mb reviewers page"] = "mb:1:rvp"
+    await sec.send("/transfer")
+    transfer = await sec.wait_reply()
+    buttons["mb transfer pick"] = data_of(transfer, "tr")
+    buttons["mb transfer confirm"] = buttons["mb transfer pick"].replace(":tr", ":tro")
+    buttons["mb transfer page"] = "mb:1:trp"
 
     # cat: the catalogue.
     await sec.send("/catalogue")
@@ -606,6 +611,8 @@ COMMANDS = [
     "/export fees 2026",
     "/export reports 2026Q1",
     "/fees set",
+    "/reviewers",
+    "/transfer",
 ]
 COMMAND_CASES = [
     pytest.param(command, actor, id=f"{command.split()[0][1:]}-{i}-by-{actor}")
