@@ -12,6 +12,8 @@ from domain.base import Service
 from store.models import Delivery
 
 MAX_ATTEMPTS = 8
+#: How long a claimed delivery may stay in ``sending`` before another run takes it over.
+SENDING_LEASE = timedelta(minutes=5)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -47,12 +49,16 @@ class DeliveryService(Service):
         return row.id
 
     async def claim_due(self, limit: int = 50) -> list[DueDelivery]:
-        """Due rows, each claimed atomically (status pending → sending) by this caller."""
+        """Due rows, each claimed atomically by this caller: ``pending`` → ``sending``
+        with a lease (``next_attempt_at`` moved SENDING_LEASE ahead). A process that
+        dies between claiming and finishing leaves its rows in ``sending``; once the
+        lease is over they are due again (at least once: a message may repeat, none is
+        lost)."""
         now = self.clock.now()
         rows = (
             await self.session.scalars(
                 select(Delivery)
-                .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+                .where(Delivery.status.in_(("pending", "sending")), Delivery.next_attempt_at <= now)
                 .order_by(Delivery.id)
                 .limit(limit)
             )
@@ -61,8 +67,12 @@ class DeliveryService(Service):
         for row in rows:
             result = await self.session.execute(
                 update(Delivery)
-                .where(Delivery.id == row.id, Delivery.status == "pending")
-                .values(status="sending")
+                .where(
+                    Delivery.id == row.id,
+                    Delivery.status == row.status,
+                    Delivery.next_attempt_at == row.next_attempt_at,
+                )
+                .values(status="sending", next_attempt_at=now + SENDING_LEASE)
             )
             if result.rowcount:  # type: ignore[attr-defined]
                 claimed.append(

@@ -61,6 +61,28 @@ async def test_reply_refused_by_telegram_is_kept_and_delivered_later(
         assert await deliver_due(bot.app) == 0  # sent once
 
 
+async def test_a_delivery_claimed_by_a_process_that_died_is_sent_after_its_lease(
+    tmp_path: Path, template_db: TemplateDatabase
+) -> None:
+    clock = FrozenClock(datetime(2026, 11, 20, 2, 0, tzinfo=UTC))
+    async with running_bot(tmp_path, template_db, clock=clock) as bot:
+        code = await _code(bot)
+        li = bot.user(3001, "李明")
+        await li.send(f"/start {code}")
+        await li.wait_replies(2)
+        async with bot.uow() as svc:
+            await svc.deliveries.queue(3001, "补发的通知", None, "502 Bad Gateway")
+        clock.advance(timedelta(minutes=1))
+        async with bot.uow() as svc:  # a process claims it, then is killed before sending
+            assert len(await svc.deliveries.claim_due()) == 1
+        assert await deliver_due(bot.app) == 0  # still leased to the dead process
+        clock.advance(timedelta(minutes=6))
+        assert await deliver_due(bot.app) == 1
+        assert (await li.wait_reply()).text == "补发的通知"
+        assert await bot.scalar("SELECT status FROM deliveries") == "sent"
+        assert await deliver_due(bot.app) == 0
+
+
 async def test_server_error_and_rate_limit_are_retried(bot: Harness) -> None:
     code = await _code(bot)
     li = bot.user(3001, "李明")
