@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from domain.base import Service
-from store.models import Delivery
+from store.models import Delivery, DeliveryFile
 
 MAX_ATTEMPTS = 8
 #: How long a claimed delivery may stay in ``sending`` before another run takes it over.
@@ -27,6 +27,7 @@ class DueDelivery:
     text: str
     reply_markup: dict[str, Any] | None
     attempts: int
+    photo_id: int | None = None
 
 
 class DeliveryService(Service):
@@ -47,6 +48,46 @@ class DeliveryService(Service):
         self.session.add(row)
         await self.session.flush()
         return row.id
+
+    async def store_file(self, name: str, data: bytes) -> int:
+        """Keep a picture that deliveries will send (``queue_now(photo_id=…)``)."""
+        row = DeliveryFile(name=name[:128], data=data, created_at=self.clock.now())
+        self.session.add(row)
+        await self.session.flush()
+        return row.id
+
+    async def queue_now(self, chat_id: int, text: str, *, photo_id: int | None = None) -> None:
+        """A message to send as soon as this transaction commits (the delivery task, or
+        whoever drains the outbox first); kept and retried like any delivery."""
+        now = self.clock.now()
+        self.session.add(
+            Delivery(
+                chat_id=chat_id,
+                text=text,
+                reply_markup=None,
+                status="pending",
+                attempts=0,
+                created_at=now,
+                next_attempt_at=now,
+                photo_id=photo_id,
+            )
+        )
+
+    async def photo(self, photo_id: int) -> tuple[str | None, bytes | None]:
+        """A stored picture: Telegram's file id once uploaded, else the bytes."""
+        row = await self.session.get(DeliveryFile, photo_id)
+        if row is None:
+            return None, None
+        if row.telegram_file_id:
+            return row.telegram_file_id, None
+        return None, row.data
+
+    async def photo_uploaded(self, photo_id: int, telegram_file_id: str) -> None:
+        await self.session.execute(
+            update(DeliveryFile)
+            .where(DeliveryFile.id == photo_id, DeliveryFile.telegram_file_id.is_(None))
+            .values(telegram_file_id=telegram_file_id[:255])
+        )
 
     async def claim_due(self, limit: int = 50) -> list[DueDelivery]:
         """Due rows, each claimed atomically by this caller: ``pending`` → ``sending``
@@ -76,7 +117,9 @@ class DeliveryService(Service):
             )
             if result.rowcount:  # type: ignore[attr-defined]
                 claimed.append(
-                    DueDelivery(row.id, row.chat_id, row.text, row.reply_markup, row.attempts)
+                    DueDelivery(
+                        row.id, row.chat_id, row.text, row.reply_markup, row.attempts, row.photo_id
+                    )
                 )
         return claimed
 

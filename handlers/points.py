@@ -16,7 +16,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any, TypeVar, cast
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
@@ -56,6 +56,7 @@ from handlers.common import (
 )
 from handlers.dialog import DialogRouter
 from handlers.registry import Registry
+from scheduler.deliveries import drain
 from scheduler.hooks import register_audience
 from store.repositories import get_account
 
@@ -1110,9 +1111,10 @@ async def ranking_command(update: Update, ctx: BranchContext) -> None:
         _("{branch} {quarter} points ranking").format(branch=branch, quarter=quarter.key),
         [(s.name, s.figures.total) for s in scores],
     )
-    # Texts are made now, inside the transaction; the messages go out after it committed,
-    # holding no database lock while Telegram paces them.
-    messages: list[tuple[int, str, str]] = []
+    # The messages go into the deliveries outbox in this transaction: durable with the
+    # commit, sent right after it by a background task (the bot keeps answering while
+    # Telegram paces a large branch), resumed by the delivery task after a crash.
+    photo_id = await ctx.svc.deliveries.store_file(f"ranking-{quarter.key}.png", chart)
     for telegram_id in recipients:
         locale = await _locale_for(ctx.svc.session, telegram_id)
         t = translator(locale).gettext
@@ -1120,46 +1122,21 @@ async def ranking_command(update: Update, ctx: BranchContext) -> None:
         caption = t("<b>Points ranking {quarter}</b> — {branch} (公示)").format(
             quarter=quarter.key, branch=esc(branch)
         )
-        messages.append((telegram_id, caption, _ranking_text(t, scores, mine, quarter)))
-
-    app, runtime = ctx.application, ctx.runtime
-
-    async def publish() -> None:
-        photo: bytes | str = chart
-        blocked: list[int] = []
-        for telegram_id, caption, listing in messages:
-            try:
-                msg: Message = await app.bot.send_photo(
-                    telegram_id, photo, caption=caption, parse_mode=ParseMode.HTML
-                )
-                if isinstance(photo, bytes) and msg.photo:
-                    photo = msg.photo[-1].file_id  # upload once, then re-use
-                await app.bot.send_message(telegram_id, listing, parse_mode=ParseMode.HTML)
-            except Forbidden:
-                blocked.append(telegram_id)
-            except TelegramError as exc:
-                log.warning("ranking to %s failed: %s", telegram_id, exc)
-        if blocked:
-            async with runtime.unit_of_work() as svc:
-                for telegram_id in blocked:
-                    await svc.membership.mark_blocked(telegram_id)
-        log.info("ranking %s published to %s members", quarter.key, len(messages))
-
-    # In the background once committed: Telegram paces a large branch's 2 messages a
-    # member at 30 a second, and the bot keeps answering everyone meanwhile (a graceful
-    # stop waits for it: PTB awaits the application's tasks).
-    ctx.after_commit(lambda: _background(app, publish(), f"ranking-{quarter.key}"))
+        await ctx.svc.deliveries.queue_now(telegram_id, caption, photo_id=photo_id)
+        await ctx.svc.deliveries.queue_now(telegram_id, _ranking_text(t, scores, mine, quarter))
+    app = ctx.application
+    ctx.after_commit(lambda: _background(app, drain(app), f"ranking-{quarter.key}"))
     await reply(
         update,
         ctx,
         _("The ranking of {quarter} is being published to {n} members.").format(
-            quarter=quarter.key, n=len(messages)
+            quarter=quarter.key, n=len(recipients)
         ),
     )
 
 
 async def _background(
-    app: Application[Any, Any, Any, Any, Any, Any], work: Coroutine[Any, Any, None], name: str
+    app: Application[Any, Any, Any, Any, Any, Any], work: Coroutine[Any, Any, object], name: str
 ) -> None:
     app.create_task(work, name=name)
 

@@ -13,9 +13,12 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from bot.app import LOCAL_TOKEN
 from domain.clock import FrozenClock
-from emulator import EmulatedUser
+from emulator import BotAPIEmulator, EmulatedUser
 from handlers.points import run_overdue_digest, run_quarter_close
+from scheduler.deliveries import drain
+from tests.databases import TemplateDatabase
 from tests.harness import Harness, running_bot
 
 pytestmark = pytest.mark.e2e
@@ -503,6 +506,56 @@ async def test_the_bot_answers_while_a_ranking_is_being_published(pbot: Harness)
         lambda: sum(1 for u in users.values() for m in u.inbox if m.photo is not None) == 4,
         timeout=10,
     )
+
+
+async def test_a_ranking_telegram_refused_is_sent_after_a_restart(
+    tmp_path: Path, template_db: TemplateDatabase, clock: FrozenClock
+) -> None:
+    url = await template_db.fresh(tmp_path)
+    telegram = BotAPIEmulator(token=LOCAL_TOKEN)
+    await telegram.start()
+    try:
+        async with running_bot(tmp_path, template_db, clock=clock, url=url, emu=telegram) as bot:
+            users = await setup_branch(bot, committee=False)
+            telegram.inject_fault("sendPhoto", status=502, count=100)  # Telegram down
+            await users["sec"].send("/ranking")
+            assert "正在向 4 名党员公示" in (await users["sec"].wait_reply()).text
+            await telegram.wait_until(lambda: len(telegram.calls("sendPhoto")) >= 4)
+            for tid in (2001, 2002):  # the listings went out; the charts did not
+                assert "积分排名" in (await bot.user(tid, "").wait_reply()).text
+        # The bot stops with the charts undelivered; the outbox has kept them.
+        assert await _count_pending(url) == 4
+        telegram.clear_faults()
+        clock.advance(timedelta(minutes=2))  # past the retry backoff
+        async with running_bot(tmp_path, template_db, clock=clock, url=url, emu=telegram) as bot:
+            assert await drain(bot.app) == 4
+            for tid in (2001, 2002):
+                chart = await bot.user(tid, "").wait_reply()
+                assert chart.photo is not None and "积分排名公示" in chart.text
+            assert await drain(bot.app) == 0  # each once
+            assert len([c for c in telegram.calls("sendPhoto") if c.files]) >= 1
+    finally:
+        await telegram.stop()
+        await template_db.discard(url)
+
+
+async def _count_pending(url: str) -> int:
+    from sqlalchemy import text
+
+    from store.db import Database
+
+    db = Database(url)
+    try:
+        async with db.session() as session:
+            return int(
+                (
+                    await session.execute(
+                        text("SELECT count(*) FROM deliveries WHERE status <> 'sent'")
+                    )
+                ).scalar_one()
+            )
+    finally:
+        await db.dispose()
 
 
 async def test_export_points_xlsx(pbot: Harness) -> None:

@@ -21,7 +21,7 @@ from store.models.fees import (
     FeeSubmission,
     FeeSubmissionMonth,
 )
-from store.models.ops import Delivery, Lease
+from store.models.ops import Delivery, DeliveryFile, Lease
 from store.models.points import (
     ClaimStatus,
     LedgerEntry,
@@ -52,6 +52,7 @@ __all__ = [
     "CalendarRule",
     "ClaimStatus",
     "Delivery",
+    "DeliveryFile",
     "DialogState",
     "FeeArrearsAlert",
     "FeeAssessment",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models.base import Base, BigIntPK
@@ -28,6 +28,21 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime]
     next_attempt_at: Mapped[datetime]
+    #: Sent as a photo (``text`` is its caption) when set.
+    photo_id: Mapped[int | None] = mapped_column(ForeignKey("delivery_files.id"))
+
+
+class DeliveryFile(Base):
+    """A picture many deliveries send (a ranking chart): kept in the database so any
+    instance can send it, uploaded once, then sent by Telegram's file id."""
+
+    __tablename__ = "delivery_files"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    telegram_file_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime]
 
 
 class Lease(Base):
