@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import and_, select, update
@@ -384,11 +385,24 @@ class MembershipService(Service):
             by_name.setdefault(r.person.full_name, []).append(r)
         for row in rows:
             match: repo.MemberRow | None = None
+            rejoined = False
             if row.telegram_id is not None:
                 match = by_tid.get(row.telegram_id)
                 if match is None:
                     account = await repo.get_account(self.session, row.telegram_id)
-                    if account is not None and account.person_id is not None:
+                    if (
+                        account is not None
+                        and account.person_id is not None
+                        and await repo.current_membership(self.session, account.person_id) is None
+                    ):
+                        # Transferred out of a branch earlier: they come back as the same
+                        # person (history kept), and the row updates them below.
+                        match = await self._rejoin(info.id, account, row, now)
+                        by_tid[row.telegram_id] = match
+                        by_name.setdefault(row.name, []).append(match)
+                        result.created += 1
+                        rejoined = True
+                    elif account is not None and account.person_id is not None:
                         errors.append(
                             RowError(
                                 row.line,
@@ -400,8 +414,9 @@ class MembershipService(Service):
                             )
                         )
                         continue
-                    named = [m for m in by_name.get(row.name, []) if m.account is None]
-                    match = named[0] if len(named) == 1 else None
+                    if match is None:
+                        named = [m for m in by_name.get(row.name, []) if m.account is None]
+                        match = named[0] if len(named) == 1 else None
             else:
                 named = by_name.get(row.name, [])
                 if len(named) > 1:
@@ -462,7 +477,9 @@ class MembershipService(Service):
                         await self._bind_account(row.telegram_id, match.person.id, now),
                     )
                     changes["telegram_id"] = str(row.telegram_id)
-                if changes:
+                if rejoined:
+                    pass  # counted as created
+                elif changes:
                     result.updated += 1
                     await self.audit(
                         "roster.update",
@@ -539,6 +556,31 @@ class MembershipService(Service):
         return new.code
 
     # -- joining ------------------------------------------------------------------
+    async def _rejoin(
+        self, branch_id: int, account: TelegramAccount, row: RosterRow, now: datetime
+    ) -> repo.MemberRow:
+        assert account.person_id is not None
+        person = await self.session.get(Person, account.person_id)
+        assert person is not None
+        membership = Membership(
+            person_id=person.id,
+            branch_id=branch_id,
+            role=Role.MEMBER,
+            party_group=row.group,
+            started_at=now,
+        )
+        self.session.add(membership)
+        await self.session.flush()
+        await self.audit(
+            "roster.rejoin",
+            branch_id=branch_id,
+            subject_type="person",
+            subject_id=person.id,
+            line=row.line,
+            name=row.name,
+        )
+        return repo.MemberRow(person, membership, account)
+
     async def start_with_code(self, viewer: Viewer, code: str) -> StartResult:
         """``/start CODE``: a personal code binds; a branch code asks to join."""
         now = self.clock.now()

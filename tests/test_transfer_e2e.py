@@ -121,3 +121,24 @@ async def test_transfer_is_the_secretarys_alone(bot: Harness) -> None:
         )
         == 2
     )
+
+
+async def test_a_roster_import_takes_a_transferred_member_back_as_the_same_person(
+    bot: Harness,
+) -> None:
+    code = await _setup(bot)
+    li_person = await _person(bot, 1002)
+    async with bot.uow() as svc:
+        viewer = await svc.membership.viewer_of(1001)
+        await svc.membership.transfer_out(viewer, li_person)
+    result = await bot.import_roster(code, ROSTER.replace("李明,正式党员", "李明,预备党员"))
+    assert (result.created, result.updated, result.unchanged) == (1, 0, 2)
+    assert await _person(bot, 1002) == li_person  # the same person, history kept
+    assert (
+        await bot.scalar("SELECT count(*) FROM memberships WHERE person_id = :p", p=li_person) == 2
+    )  # the old, ended membership and the new one
+    assert await bot.scalar("SELECT status FROM persons WHERE id = :p", p=li_person) == (
+        "probationary"
+    )
+    again = await bot.import_roster(code, ROSTER.replace("李明,正式党员", "李明,预备党员"))
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 3)  # idempotent
