@@ -26,7 +26,16 @@ from domain.reminders import Preference, RuleInfo
 from domain.roles import Audience
 from domain.viewer import Viewer
 from handlers.callbacks import Callback, parse, pattern
-from handlers.common import Gettext, answer_callback, button, esc, keyboard, render_error, reply
+from handlers.common import (
+    Gettext,
+    answer_callback,
+    button,
+    esc,
+    keyboard,
+    paged_rows,
+    render_error,
+    reply,
+)
 from handlers.dialog import DialogRouter
 from handlers.registry import Registry
 from scheduler import dispatcher
@@ -258,18 +267,18 @@ async def calendar_command(update: Update, ctx: BranchContext) -> None:
     await reply(update, ctx, "\n".join(lines), markup)
 
 
-async def _show_rules(update: Update, ctx: BranchContext) -> None:
+async def _show_rules(update: Update, ctx: BranchContext, page: int = 0) -> None:
     _ = ctx.gettext
     rules = await ctx.svc.reminders.rules(ctx.viewer)
-    rows = [
-        [
-            button(
-                ("" if r.reminders_on else "🔕 ") + plain_title(_, r.kind, r.title)[:40],
-                Callback(PREFIX, r.id, "view"),
-            )
-        ]
+    buttons = [
+        button(
+            ("" if r.reminders_on else "🔕 ") + plain_title(_, r.kind, r.title)[:40],
+            Callback(PREFIX, r.id, "view"),
+        )
         for r in rules
     ]
+    # One-off events accumulate over the years: a page at a time (Telegram's 100 buttons).
+    rows, _shown = paged_rows(_, buttons, page, lambda n: Callback(PREFIX, n, "rules"), columns=1)
     rows.append([button("➕ " + _("Add a one-off event"), Callback(PREFIX, 0, "add"))])
     await _show(update, ctx, _("<b>Calendar entries</b> — choose one to edit:"), keyboard(rows))
 
@@ -334,7 +343,7 @@ async def _dispatch_button(update: Update, ctx: BranchContext, cb: Callback) -> 
         return
     # Everything below is the secretary's; the service re-checks on every call.
     if action == "rules":
-        await _show_rules(update, ctx)
+        await _show_rules(update, ctx, cb.id)
         await answer_callback(update)
     elif action == "view":
         rule = await svc.rule(viewer, cb.id)

@@ -391,3 +391,33 @@ async def test_the_job_queue_tick_sends_with_the_frozen_clock(
         job = bot.app.job_queue.get_jobs_by_name("reminders.dispatch")[0]  # type: ignore[union-attr]
         assert job.job.misfire_grace_time is None and job.job.coalesce is True
     assert date(2026, 5, 22).weekday() == 4
+
+
+async def test_many_calendar_entries_are_listed_a_page_at_a_time(
+    rbot: Harness, clock: FrozenClock
+) -> None:
+    from domain.calendar import AUDIENCE_ALL
+
+    _, users = await setup_branch(rbot)
+    sec = users[1001]
+    async with rbot.uow() as svc:
+        viewer = await svc.membership.viewer_of(1001)
+        for n in range(40):  # a few years of branch meetings
+            await svc.reminders.add_one_off(
+                viewer,
+                on_date=date(2026, 6, 1) + timedelta(days=n),
+                event_time="15:00",
+                title=f"支委会{n:02d}",
+                audience=AUDIENCE_ALL,
+                reminders=[(1, "09:00")],
+            )
+    await sec.send("/calendar")
+    cal_msg = await sec.wait_reply()
+    await sec.press(cal_msg, "编辑日历")
+    await sec.wait_callback_answer()
+    assert len(cal_msg.button_texts) <= 100
+    assert "下一页 ▶" in cal_msg.button_texts and "支委会39" not in cal_msg.button_texts
+    await sec.press(cal_msg, "下一页 ▶")
+    await sec.wait_callback_answer()
+    assert "支委会39" in cal_msg.button_texts and "◀ 上一页" in cal_msg.button_texts
+    assert any("➕" in t for t in cal_msg.button_texts)  # adding stays on every page
