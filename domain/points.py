@@ -213,6 +213,45 @@ class PointsService(Service):
     async def settings(self, branch_id: int) -> PointsSettings:
         return PointsSettings.from_branch((await self._branch(branch_id)).settings)
 
+    #: What ``update_setting`` accepts: name → (lowest, highest).
+    SETTING_RANGES: dict[str, tuple[Decimal, Decimal]] = {  # noqa: RUF012
+        "base": (Decimal(0), Decimal(100)),
+        "special_cap": (Decimal(0), Decimal(50)),
+        "extra_cap": (Decimal(0), Decimal(50)),
+        "window_days": (Decimal(0), Decimal(60)),
+    }
+
+    async def update_setting(self, viewer: Viewer, name: str, value: Decimal) -> PointsSettings:
+        """Change one of the scheme's settings for the branch (the secretary). Open
+        quarters are scored with the new value at once; closed quarters keep their final
+        scores."""
+        branch_id = self._secretary(viewer)
+        if name not in self.SETTING_RANGES:
+            raise DomainError(N_("Unknown setting {name}."), name=name)
+        low, high = self.SETTING_RANGES[name]
+        if not value.is_finite() or not low <= value <= high:
+            raise DomainError(N_("The value must be between {low} and {high}."), low=low, high=high)
+        if name == "window_days" and value != value.to_integral_value():
+            raise DomainError(N_("The window is a whole number of days."))
+        branch = await self._branch(branch_id)
+        old = PointsSettings.from_branch(branch.settings)
+        settings = dict(branch.settings or {})
+        points = dict(settings.get("points") or {})
+        points[name] = int(value) if name == "window_days" else str(value.normalize())
+        settings["points"] = points
+        branch.settings = settings  # a new dict: the JSON column sees the change
+        await self.session.flush()
+        await self.audit(
+            "points.settings",
+            actor=viewer,
+            subject_type="branch",
+            subject_id=branch_id,
+            setting=name,
+            old=str(getattr(old, name)),
+            new=str(points[name]),
+        )
+        return PointsSettings.from_branch(branch.settings)
+
     async def today(self, branch_id: int) -> date:
         branch = await self._branch(branch_id)
         return local_today(self.clock.now(), branch.timezone)

@@ -12,7 +12,7 @@ import logging
 import re
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import Any, TypeVar, cast
 
@@ -39,6 +39,7 @@ from domain.points import (
 )
 from domain.points_catalogue import indicator_keys, indicator_name
 from domain.points_export import points_workbook
+from domain.points_rules import PointsSettings
 from domain.roles import Audience
 from domain.services import Services
 from handlers.callbacks import Callback, parse, pattern
@@ -102,6 +103,7 @@ def register(app: BranchApp, registry: Registry) -> None:
     app.add_handler(CommandHandler("grant", _guarded(grant_command), filters=private))
     app.add_handler(CommandHandler("revoke", _guarded(revoke_command), filters=private))
     app.add_handler(CommandHandler("ranking", _guarded(ranking_command), filters=private))
+    app.add_handler(CommandHandler("scheme", _guarded(scheme_command), filters=private))
     app.add_handler(CommandHandler("catalogue", _guarded(catalogue_command), filters=private))
     app.add_handler(CallbackQueryHandler(on_points_button, pattern=pattern("pt")))
     app.add_handler(CallbackQueryHandler(on_catalogue_button, pattern=pattern("cat")))
@@ -112,6 +114,9 @@ def register(app: BranchApp, registry: Registry) -> None:
     registry.command("revoke", N_("Revoke an approved claim"), SECRETARY, order=24)
     registry.command("ranking", N_("Publish the quarter's ranking"), SECRETARY, order=25)
     registry.command("catalogue", N_("Edit the points catalogue"), SECRETARY, order=26)
+    registry.command(
+        "scheme", N_("Points scheme settings: base, caps, window"), SECRETARY, order=27
+    )
     registry.badge(_pending_badge)
     registry.exporter(
         "points", N_("Points: ledger and scores of a quarter"), REVIEWERS, _guarded(export_points)
@@ -1139,6 +1144,76 @@ async def _background(
     app: Application[Any, Any, Any, Any, Any, Any], work: Coroutine[Any, Any, object], name: str
 ) -> None:
     app.create_task(work, name=name)
+
+
+# -- /scheme: the branch's settings of the points scheme --------------------------------
+#: What the secretary may type after /scheme (English or the scheme's Chinese words).
+SCHEME_NAMES = {
+    "base": "base", "基础分": "base",
+    "special": "special_cap", "特色加分": "special_cap",
+    "extra": "extra_cap", "附加奖励分": "extra_cap", "附加分": "extra_cap",
+    "window": "window_days", "申报期": "window_days",
+}  # fmt: skip
+
+
+async def scheme_command(update: Update, ctx: BranchContext) -> None:
+    _ = ctx.gettext
+    if not ctx.viewer.is_secretary or ctx.viewer.branch_id is None:
+        await reply(update, ctx, _("Only the branch secretary can do this."))
+        return
+    args = ctx.args or []
+    if not args:
+        settings = await ctx.svc.points.settings(ctx.viewer.branch_id)
+        await reply(update, ctx, _scheme_text(_, settings) + "\n\n" + _scheme_usage(_))
+        return
+    name = SCHEME_NAMES.get(args[0].strip().lower()[:20])
+    value = _decimal_arg(args[1]) if len(args) == 2 else None
+    if name is None or value is None:
+        await reply(update, ctx, _("I could not read that.") + "\n\n" + _scheme_usage(_))
+        return
+    settings = await ctx.svc.points.update_setting(ctx.viewer, name, value)
+    await reply(
+        update,
+        ctx,
+        _(
+            "✅ Saved. Open quarters are scored with it from now on; closed quarters keep "
+            "their final scores."
+        )
+        + "\n\n"
+        + _scheme_text(_, settings),
+    )
+
+
+def _decimal_arg(text: str) -> Decimal | None:
+    try:
+        value = Decimal(text.strip()[:12])
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+def _scheme_text(t: Gettext, settings: PointsSettings) -> str:
+    return "\n".join(
+        [
+            t("<b>Points scheme</b>"),
+            t("Base: {base} · special bonus cap: {special} · extra reward cap: {extra}").format(
+                base=fmt(settings.base),
+                special=fmt(settings.special_cap),
+                extra=fmt(settings.extra_cap),
+            ),
+            t("Claims for a quarter are accepted until {n} days after it ends.").format(
+                n=settings.window_days
+            ),
+        ]
+    )
+
+
+def _scheme_usage(t: Gettext) -> str:
+    return t(
+        "To change one, send for example <code>/scheme base 80</code>, "
+        "<code>/scheme special 20</code>, <code>/scheme extra 10</code> or "
+        "<code>/scheme window 10</code>."
+    )
 
 
 #: Lines of the published ranking; the rest is summarised (a message holds 4096

@@ -613,6 +613,7 @@ COMMANDS = [
     "/fees set",
     "/reviewers",
     "/transfer",
+    "/scheme base 90",
 ]
 COMMAND_CASES = [
     pytest.param(command, actor, id=f"{command.split()[0][1:]}-{i}-by-{actor}")

@@ -558,6 +558,29 @@ async def _count_pending(url: str) -> int:
         await db.dispose()
 
 
+async def test_secretary_sets_the_scheme_in_chat(pbot: Harness) -> None:
+    users = await setup_branch(pbot, committee=False)
+    sec, zhang = users["sec"], users["zhang"]
+    await sec.send("/scheme")
+    shown = (await sec.wait_reply()).text
+    assert "基础分：80 · 特色加分上限：20 · 附加奖励分上限：10" in shown
+    assert "每季度结束后 10 天内" in shown and "/scheme special 20" in shown
+    await sec.send("/scheme 特色加分 15")
+    saved = (await sec.wait_reply()).text
+    assert saved.startswith("✅ 已保存") and "特色加分上限：15" in saved
+    await sec.send("/scheme window 7.5")
+    assert "申报期须为整数天" in (await sec.wait_reply()).text
+    await sec.send("/scheme base 120")
+    assert "数值须在 0 至 100 之间" in (await sec.wait_reply()).text
+    await sec.send("/scheme bonus lots")
+    assert "无法识别您的输入" in (await sec.wait_reply()).text
+    await zhang.send("/scheme special 50")
+    assert "只有支部书记" in (await zhang.wait_reply()).text
+    await zhang.send("/points")
+    assert "特色加分：0（上限 15）" in (await zhang.wait_reply()).text
+    assert await pbot.scalar("SELECT count(*) FROM audit_log WHERE action = 'points.settings'") == 1
+
+
 async def test_export_points_xlsx(pbot: Harness) -> None:
     users = await setup_branch(pbot, committee=False)
     sec = users["sec"]
