@@ -1060,6 +1060,19 @@ class QuizService(Service):
             raise NotAllowed(N_("Only the branch secretary can do this."))
         return await self._results(exam)
 
+    async def latest_exam_id(self, viewer: Viewer) -> int:
+        """The branch's most recent exam (the default of ``/export exams``)."""
+        self._require_member(viewer)
+        exam_id = await self.session.scalar(
+            select(QuizExam.id)
+            .where(QuizExam.branch_id == viewer.branch_id)
+            .order_by(QuizExam.closes_at.desc(), QuizExam.id.desc())
+            .limit(1)
+        )
+        if exam_id is None:
+            raise NotFound(N_("This branch has held no exam yet."))
+        return int(exam_id)
+
     async def _results(self, exam: QuizExam) -> ExamResults:
         attempts = {
             a.person_id: a

@@ -48,6 +48,7 @@ from domain.quiz_bank import (
     QuestionKind,
     parse_bank,
 )
+from domain.quiz_export import exam_workbook
 from domain.roles import Audience
 from domain.services import Services
 from handlers.callbacks import Callback, parse, pattern
@@ -97,6 +98,9 @@ def register(app: BranchApp, registry: Registry) -> None:
     registry.command("exam", N_("Exams: take one, or schedule one"), [Audience.MEMBER], order=41)
     registry.command(
         "questions", N_("Question bank: import questions"), [Audience.SECRETARY], order=42
+    )
+    registry.exporter(
+        "exams", N_("Exam results (latest, or by number)"), [Audience.REVIEWER], export_exam
     )
     registry.badge(_exam_badge)
     registry.periodic("quiz.timers", timedelta(minutes=1), run_timers)
@@ -263,6 +267,29 @@ def exam_line(t: Gettext, e: ExamInfo) -> str:
             score=e.my_score, verdict=t("passed") if e.my_passed else t("not passed")
         )
     return text + "\n" + state + (f" · {mine}" if mine else "")
+
+
+async def export_exam(update: Update, ctx: BranchContext, args: list[str]) -> None:
+    """``/export exams [NUMBER]``: an exam's results as XLSX (the latest by default)."""
+    _ = ctx.gettext
+    arg = args[0].lstrip("#") if args else ""
+    try:
+        exam_id = int(arg) if arg.isdigit() else await ctx.svc.quiz.latest_exam_id(ctx.viewer)
+        results = await ctx.svc.quiz.exam_results(ctx.viewer, exam_id)
+    except DomainError as exc:
+        await reply(update, ctx, render_error(ctx, exc))
+        return
+    await ctx.svc.quiz.audit(
+        "quiz.exam.export", actor=ctx.viewer, subject_type="quiz_exam", subject_id=exam_id
+    )
+    chat = update.effective_chat
+    assert chat is not None
+    await ctx.bot.send_document(
+        chat.id,
+        exam_workbook(results, _),
+        filename=f"exam-{exam_id}.xlsx",
+        caption=_("Results: {title}").format(title=results.exam.title),
+    )
 
 
 def results_text(t: Gettext, res: ExamResults) -> str:

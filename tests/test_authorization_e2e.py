@@ -610,6 +610,7 @@ COMMANDS = [
     "/export points",
     "/export fees 2026",
     "/export reports 2026Q1",
+    "/export exams",
     "/fees set",
     "/reviewers",
     "/transfer",

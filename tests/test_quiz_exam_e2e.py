@@ -4,11 +4,13 @@ is refused, and the results reach the secretary."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 
 from domain.clock import FrozenClock
 from emulator import BotMessage, EmulatedUser
@@ -170,6 +172,21 @@ async def test_exam_timer_second_sitting_and_results(tbot: Harness, clock: Froze
     # Members may not read the results.
     await member.press_raw(listing.message_id, f"ex:{exam_id}:res")
     assert "支部书记" in ((await member.wait_callback_answer()).text or "")
+    # The secretary takes them away as a workbook.
+    await sec.send("/export exams")
+    doc = await sec.wait_reply()
+    assert doc.document is not None
+    name, _, data = doc.document
+    assert name == f"exam-{exam_id}.xlsx"
+    rows = list(load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
+    assert rows[3][:6] == ("序号", "党员", "身份", "得分", "结果", "备注")
+    people = {r[1]: r for r in rows[4:] if r and isinstance(r[0], int)}
+    assert people["钱发展"][2:5] == ("发展对象", 100, "合格")
+    assert people["赵积极"][3:6] == (67, "不合格", "超时结束")
+    await sec.send(f"/export exams {exam_id + 50}")
+    assert (await sec.wait_reply()).text == "这场考试不存在。"
+    await member.send("/export exams")
+    assert (await member.wait_reply()).document is None
 
 
 async def test_exam_outside_its_window_and_tick_closes_overdue(
