@@ -745,15 +745,21 @@ class MembershipService(Service):
             decided_by=viewer.full_name or viewer.display_name,
         )
 
-    async def transfer_out(self, viewer: Viewer, person_id: int) -> TransferResult:
-        """组织关系转出: the member leaves the branch (their membership ends; their ledger,
-        reports and payments stay, and another branch can take them in with its join
-        code). Only the branch's secretary; not the secretary themselves."""
+    async def member_of_my_branch(self, viewer: Viewer, person_id: int) -> Membership:
+        """The current membership of ``person_id`` in the viewer's branch, for one of the
+        secretary's decisions about that member (review rights, transfer)."""
         if not viewer.is_secretary or viewer.branch_id is None:
             raise NotAllowed(N_("Only the branch secretary can do this."))
         membership = await repo.current_membership(self.session, person_id)
         if membership is None or membership.branch_id != viewer.branch_id:
             raise NotFound(N_("This member is not in your branch."))
+        return membership
+
+    async def transfer_out(self, viewer: Viewer, person_id: int) -> TransferResult:
+        """组织关系转出: the member leaves the branch (their membership ends; their ledger,
+        reports and payments stay, and another branch can take them in with its join
+        code). Only the branch's secretary; not the secretary themselves."""
+        membership = await self.member_of_my_branch(viewer, person_id)
         if membership.role is Role.SECRETARY:
             raise DomainError(N_("The secretary cannot transfer themselves out."))
         person = await self.session.get(Person, person_id)
@@ -831,11 +837,7 @@ async def set_reviewer(
 ) -> ReviewerInfo:
     """Give a member the secretary's review rights (支委 with review rights) or take them
     back. Only the secretary of the member's own branch may."""
-    if not viewer.is_secretary or viewer.branch_id is None:
-        raise NotAllowed(N_("Only the branch secretary can do this."))
-    membership = await repo.current_membership(service.session, person_id)
-    if membership is None or membership.branch_id != viewer.branch_id:
-        raise NotFound(N_("This member is not in your branch."))
+    membership = await service.member_of_my_branch(viewer, person_id)
     if membership.role is Role.SECRETARY:
         raise DomainError(N_("The secretary always has review rights."))
     if membership.can_review != allowed:
