@@ -10,7 +10,7 @@ from bot.i18n import EN, LANGUAGE_NAMES, N_, SUPPORTED_LOCALES, ZH_HANS, ZH_HANT
 from domain.roles import Audience
 from handlers.callbacks import Callback, parse, pattern
 from handlers.common import answer_callback, button, esc, keyboard, reply
-from handlers.registry import Registry, publish_chat_menu
+from handlers.registry import Registry, refresh_chat_menu
 
 #: What a user may type after /lang.
 TYPED = {
@@ -63,9 +63,7 @@ async def _set(update: Update, ctx: BranchContext, locale: str) -> None:
     await ctx.svc.membership.set_locale(ctx.viewer, locale)
     ctx.scope.locale = locale
     if ctx.viewer.is_reviewer:  # their own fuller menu, now in the new language
-        registry: Registry = ctx.application.bot_data["registry"]
-        tg = ctx.viewer.telegram_user_id
-        ctx.after_commit(lambda: publish_chat_menu(ctx.bot, registry, tg, locale, reviewer=True))
+        await refresh_chat_menu(ctx, ctx.viewer.telegram_user_id, reviewer=True, locale=locale)
     await reply(
         update,
         ctx,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
@@ -25,13 +25,12 @@ from handlers.common import (
     edit,
     esc,
     keyboard,
-    locale_of,
     notify,
     paged_rows,
     render_error,
     reply,
 )
-from handlers.registry import Registry, publish_chat_menu
+from handlers.registry import Registry, refresh_chat_menu
 
 
 def register(app: BranchApp, registry: Registry) -> None:
@@ -130,8 +129,6 @@ def _reviewers_view(
     ctx: BranchContext, people: list[ReviewerInfo], page: int = 0
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     _ = ctx.gettext
-    if not people:
-        return _("There is nobody else in the branch yet."), None
     text = _(
         "<b>Review rights</b>\nCommittee members (支委) you tick may approve point claims, "
         "read thought reports and confirm fees like you. Tap a name to switch."
@@ -143,7 +140,24 @@ def _reviewers_view(
         )
         for p in people
     ]
-    rows, _shown = paged_rows(_, buttons, page, lambda n: Callback("mb", n, "rvp"), columns=1)
+    return _people_view(ctx, text, buttons, page, "rvp", columns=1)
+
+
+def _people_view(
+    ctx: BranchContext,
+    text: str,
+    buttons: list[InlineKeyboardButton],
+    page: int,
+    nav_action: str,
+    *,
+    columns: int,
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """A list of the branch's people (everyone but the secretary), a page at a time."""
+    if not buttons:
+        return ctx.gettext("There is nobody else in the branch yet."), None
+    rows, _shown = paged_rows(
+        ctx.gettext, buttons, page, lambda n: Callback("mb", n, nav_action), columns=columns
+    )
     return text, keyboard(rows)
 
 
@@ -166,12 +180,7 @@ async def toggle_reviewer(update: Update, ctx: BranchContext, cb: Callback) -> N
         ),
     )
     if info.telegram_user_id is not None:
-        # Their command menu changes at once, not at the bot's next start.
-        tg, locale = info.telegram_user_id, await locale_of(ctx, info.telegram_user_id)
-        registry: Registry = ctx.application.bot_data["registry"]
-        ctx.after_commit(
-            lambda: publish_chat_menu(ctx.bot, registry, tg, locale, reviewer=info.can_review)
-        )
+        await refresh_chat_menu(ctx, info.telegram_user_id, reviewer=info.can_review)
     people = await reviewers_of(ctx.svc.membership, ctx.viewer)
     index = next((i for i, p in enumerate(people) if p.person_id == info.person_id), 0)
     await edit(update, *_reviewers_view(ctx, people, index // LIST_PAGE_SIZE))
@@ -191,15 +200,12 @@ def _transfer_view(
     ctx: BranchContext, people: list[ReviewerInfo], page: int
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     _ = ctx.gettext
-    if not people:
-        return _("There is nobody else in the branch yet."), None
-    buttons = [button(p.name, Callback("mb", p.person_id, "tr")) for p in people]
-    rows, _shown = paged_rows(_, buttons, page, lambda n: Callback("mb", n, "trp"))
     text = _(
         "<b>Transfer out (组织关系转出)</b>\nWhose Party membership moves to another "
         "organisation? Their records stay; they leave this branch's lists and reminders."
     )
-    return text, keyboard(rows)
+    buttons = [button(p.name, Callback("mb", p.person_id, "tr")) for p in people]
+    return _people_view(ctx, text, buttons, page, "trp", columns=2)
 
 
 async def transfer_page(update: Update, ctx: BranchContext, cb: Callback) -> None:
@@ -260,6 +266,4 @@ async def transfer_confirm(update: Update, ctx: BranchContext, cb: Callback) -> 
 
     await notify(ctx, tg, notice)
     if result.was_reviewer:  # back to the members' menu
-        registry: Registry = ctx.application.bot_data["registry"]
-        locale = await locale_of(ctx, tg)
-        ctx.after_commit(lambda: publish_chat_menu(ctx.bot, registry, tg, locale, reviewer=False))
+        await refresh_chat_menu(ctx, tg, reviewer=False)

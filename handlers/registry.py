@@ -119,3 +119,18 @@ async def publish_chat_menu(
             await bot.delete_my_commands(scope=scope)
     except TelegramError as exc:
         log.info("no command menu for chat %s: %s", telegram_user_id, exc)
+
+
+async def refresh_chat_menu(
+    ctx: BranchContext, telegram_user_id: int, *, reviewer: bool, locale: str | None = None
+) -> None:
+    """Re-publish one user's command menu once this update committed (their rights or
+    language changed): at once, not at the bot's next start."""
+    from handlers.common import locale_of
+
+    registry: Registry = ctx.application.bot_data["registry"]
+    bot = ctx.bot
+    locale = locale or await locale_of(ctx, telegram_user_id)
+    ctx.after_commit(
+        lambda: publish_chat_menu(bot, registry, telegram_user_id, locale, reviewer=reviewer)
+    )
