@@ -74,13 +74,17 @@ class DeliveryService(Service):
         )
 
     async def photo(self, photo_id: int) -> tuple[str | None, bytes | None]:
-        """A stored picture: Telegram's file id once uploaded, else the bytes."""
-        row = await self.session.get(DeliveryFile, photo_id)
-        if row is None:
-            return None, None
-        if row.telegram_file_id:
-            return row.telegram_file_id, None
-        return None, row.data
+        """A stored picture: Telegram's file id once uploaded, else the bytes (read only
+        then: a branch's ranking sends the same chart to every member)."""
+        file_id = await self.session.scalar(
+            select(DeliveryFile.telegram_file_id).where(DeliveryFile.id == photo_id)
+        )
+        if file_id:
+            return file_id, None
+        data = await self.session.scalar(
+            select(DeliveryFile.data).where(DeliveryFile.id == photo_id)
+        )
+        return None, data
 
     async def photo_uploaded(self, photo_id: int, telegram_file_id: str) -> None:
         await self.session.execute(
