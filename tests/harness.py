@@ -170,3 +170,19 @@ async def running_bot(
             await emu.stop()
         if own_db:
             await template.discard(url)
+
+
+@asynccontextmanager
+async def lasting_world(
+    tmp_path: Path, template: TemplateDatabase
+) -> AsyncIterator[tuple[str, BotAPIEmulator]]:
+    """A database and a Telegram that outlive several runs of the bot (restart tests:
+    ``running_bot(…, url=url, emu=telegram)`` once per run)."""
+    url = await template.fresh(tmp_path)
+    telegram = BotAPIEmulator(token=LOCAL_TOKEN)
+    await telegram.start()
+    try:
+        yield url, telegram
+    finally:
+        await telegram.stop()
+        await template.discard(url)

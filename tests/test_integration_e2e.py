@@ -12,13 +12,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot.app import LOCAL_TOKEN
 from domain.clock import FrozenClock
 from domain.membership import BranchInfo
-from emulator import BotAPIEmulator, EmulatedUser
+from emulator import EmulatedUser
 from scheduler.dispatcher import dispatch_due
 from tests.databases import TemplateDatabase
-from tests.harness import Harness, running_bot
+from tests.harness import Harness, lasting_world, running_bot
 
 pytestmark = pytest.mark.e2e
 
@@ -112,10 +111,7 @@ async def test_declaration_reminder_only_to_members_who_have_not_declared(
 async def test_claim_half_entered_survives_a_restart(
     tmp_path: Path, template_db: TemplateDatabase, clock: FrozenClock
 ) -> None:
-    url = await template_db.fresh(tmp_path)
-    telegram = BotAPIEmulator(token=LOCAL_TOKEN)
-    await telegram.start()
-    try:
+    async with lasting_world(tmp_path, template_db) as (url, telegram):
         async with running_bot(tmp_path, template_db, clock=clock, url=url, emu=telegram) as bot:
             await setup(bot)
             zhang = bot.user(2001, "张三")
@@ -142,9 +138,6 @@ async def test_claim_half_entered_survives_a_restart(
             async with bot.runtime.db.session() as session:
                 count = await session.scalar(text("SELECT count(*) FROM point_claims"))
             assert count == 1
-    finally:
-        await telegram.stop()
-        await template_db.discard(url)
 
 
 async def test_year_so_far_starts_when_the_member_joined(ibot: Harness, clock: FrozenClock) -> None:

@@ -13,13 +13,12 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from bot.app import LOCAL_TOKEN
 from domain.clock import FrozenClock
-from emulator import BotAPIEmulator, EmulatedUser
+from emulator import EmulatedUser
 from handlers.points import run_overdue_digest, run_quarter_close
 from scheduler.deliveries import drain
 from tests.databases import TemplateDatabase
-from tests.harness import Harness, running_bot
+from tests.harness import Harness, lasting_world, running_bot
 
 pytestmark = pytest.mark.e2e
 
@@ -511,10 +510,7 @@ async def test_the_bot_answers_while_a_ranking_is_being_published(pbot: Harness)
 async def test_a_ranking_telegram_refused_is_sent_after_a_restart(
     tmp_path: Path, template_db: TemplateDatabase, clock: FrozenClock
 ) -> None:
-    url = await template_db.fresh(tmp_path)
-    telegram = BotAPIEmulator(token=LOCAL_TOKEN)
-    await telegram.start()
-    try:
+    async with lasting_world(tmp_path, template_db) as (url, telegram):
         async with running_bot(tmp_path, template_db, clock=clock, url=url, emu=telegram) as bot:
             users = await setup_branch(bot, committee=False)
             telegram.inject_fault("sendPhoto", status=502, count=100)  # Telegram down
@@ -534,9 +530,6 @@ async def test_a_ranking_telegram_refused_is_sent_after_a_restart(
                 assert chart.photo is not None and "积分排名公示" in chart.text
             assert await drain(bot.app) == 0  # each once
             assert len([c for c in telegram.calls("sendPhoto") if c.files]) >= 1
-    finally:
-        await telegram.stop()
-        await template_db.discard(url)
 
 
 async def _count_pending(url: str) -> int:
