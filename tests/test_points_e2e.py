@@ -3,7 +3,6 @@ scores, the quarter close, the ranking chart and the XLSX export (issue #4, Done
 
 from __future__ import annotations
 
-import asyncio
 import io
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -56,35 +55,14 @@ async def execute(bot: Harness, sql: str, **params: object) -> None:
 async def grant(
     bot: Harness, pid: int, key: str, day: date, ref: str, *, expect: bool = True
 ) -> int | None:
-    """``grant_system`` from outside the bot. The bot may still be committing the last
-    update (its reply is sent before the commit): SQLite then refuses to upgrade our read
-    transaction to a write one, so try again."""
-    from sqlalchemy.exc import OperationalError
-
-    for attempt in range(20):
-        try:
-            async with bot.uow() as svc:
-                entry = await svc.points.grant_system(
-                    pid, key, occurred_on=day, source="test", source_ref=ref
-                )
-            break
-        except OperationalError:
-            if attempt == 19:
-                raise
-            await asyncio.sleep(0.05)
+    """``grant_system`` from outside the bot (once the bot's last update committed:
+    ``bot.uow()`` waits for it)."""
+    async with bot.uow() as svc:
+        entry = await svc.points.grant_system(
+            pid, key, occurred_on=day, source="test", source_ref=ref
+        )
     assert (entry is not None) == expect
     return entry
-
-
-async def committed(bot: Harness, update_id: int) -> None:
-    """Wait until the bot has committed the update (it replies before it commits)."""
-    for _ in range(200):
-        if await bot.scalar(
-            "SELECT count(*) FROM processed_updates WHERE update_id = :u", u=update_id
-        ):
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"update {update_id} was not committed")
 
 
 async def person_id(bot: Harness, telegram_id: int) -> int:
@@ -146,9 +124,9 @@ async def claim(
         await u.send_photo(evidence)
     confirm = await u.wait_reply()
     assert "请核对申报内容" in confirm.text
-    update_id = await u.press(confirm, "提交")
+    await u.press(confirm, "提交")
     receipt = await u.wait_reply()
-    await committed(bot, update_id)
+    await bot.settled()
     return receipt.text or ""
 
 
@@ -173,10 +151,10 @@ async def test_claim_with_evidence_approved_and_double_decision_refused(pbot: Ha
     await sec.send("/start")
     menu = await sec.wait_reply()
     assert "有 1 条积分申报待审核" in menu.text
-    approve = await sec.press(to_sec, "批准")
+    await sec.press(to_sec, "批准")
     assert (await sec.wait_callback_answer()).text == "已批准。"
     told = await zhang.wait_reply()
-    await committed(pbot, approve)
+    await pbot.settled()
     assert f"第 {claim_id} 号申报" in told.text and "审核通过：+2 分" in told.text
     assert "已由 王书记 批准" in to_sec.text
     assert await pbot.scalar("SELECT points FROM point_ledger WHERE claim_id = :c", c=claim_id) == 2
@@ -202,9 +180,9 @@ async def test_rejected_with_reason(pbot: Harness) -> None:
     await sec.wait_callback_answer()
     ask = await sec.wait_reply()
     assert "驳回" in ask.text and "理由" in ask.text
-    update_id = await sec.send("签到表上没有你的记录")
+    await sec.send("签到表上没有你的记录")
     done = await sec.wait_reply()
-    await committed(pbot, update_id)
+    await pbot.settled()
     assert "已驳回" in done.text
     told = await zhang.wait_reply()
     assert "未通过审核" in told.text and "签到表上没有你的记录" in told.text
@@ -225,9 +203,9 @@ async def test_adjusted_points(pbot: Harness) -> None:
     assert "给多少分" in ask.text
     await sec.send("很多")
     assert "请发送分值数字" in (await sec.wait_reply()).text
-    update_id = await sec.send("0.5")
+    await sec.send("0.5")
     done = await sec.wait_reply()
-    await committed(pbot, update_id)
+    await pbot.settled()
     assert "已批准，计 +0.5 分" in done.text
     told = await zhang.wait_reply()
     assert "审核通过：+0.5 分" in told.text
@@ -295,10 +273,10 @@ async def test_item_cap_applied(pbot: Harness) -> None:
     for day in ("2026-04-20", "2026-05-08"):
         await claim(pbot, zhang, "参与活动", "组织生活会", f"参加组织生活会 {day}", day=day)
         review = await sec.wait_reply()
-        update_id = await sec.press(review, "批准")
+        await sec.press(review, "批准")
         await sec.wait_callback_answer()
         told.append(await zhang.wait_reply())
-        await committed(pbot, update_id)
+        await pbot.settled()
     first, second = told
     assert "+2 分" in first.text
     assert "审核通过：0 分" in second.text and "2 分中计入 0 分" in second.text
@@ -340,9 +318,9 @@ async def test_direct_deduction_and_revocation(pbot: Harness) -> None:
     await sec.send(f"/revoke {claim_id}")
     ask = await sec.wait_reply()
     assert "撤销" in ask.text and "张三" in ask.text
-    update_id = await sec.send("活动当天实际请假")
+    await sec.send("活动当天实际请假")
     done = await sec.wait_reply()
-    await committed(pbot, update_id)
+    await pbot.settled()
     assert "已撤销" in done.text and "-1" in done.text
     told = await zhang.wait_reply()
     assert "已撤销" in told.text and "活动当天实际请假" in told.text
@@ -616,9 +594,9 @@ async def test_catalogue_edit_in_chat(pbot: Harness) -> None:
     detail = await sec.wait_reply()
     await sec.press(detail, "修改分值")
     await sec.wait_reply()
-    update_id = await sec.send("1.5")
+    await sec.send("1.5")
     saved = await sec.wait_reply()
-    await committed(pbot, update_id)
+    await pbot.settled()
     assert "已保存" in saved.text and "+1.5" in saved.text
     # Points already granted keep their value.
     assert await pbot.scalar("SELECT points FROM point_ledger") == 1
@@ -650,9 +628,9 @@ async def test_catalogue_edit_in_chat(pbot: Harness) -> None:
     await sec.wait_reply()
     await sec.send("1")
     await sec.wait_reply()
-    update_id = await sec.send("3")
+    await sec.send("3")
     added = await sec.wait_reply()
-    await committed(pbot, update_id)
+    await pbot.settled()
     assert "项目已新增" in added.text and "带教规培医师" in added.text
     cap = await pbot.scalar("SELECT cap_per_quarter FROM point_items WHERE key LIKE 'custom_%'")
     assert Decimal(str(cap)) == 3
