@@ -8,16 +8,17 @@ import re
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.context import CURRENT_SCOPE, BranchContext
-from bot.i18n import translator
+from bot.i18n import negotiate_locale, translator
 from domain.errors import DomainError, NotAllowed, NotFound
 from handlers.callbacks import Callback, parse
-from store.models import AuditEntry
-from store.repositories import get_account
+from store.models import AuditEntry, TelegramAccount
 
 log = logging.getLogger(__name__)
 
@@ -296,12 +297,26 @@ async def answer_callback(update: Update, text: str | None = None, *, alert: boo
 
 async def locale_of(ctx: BranchContext, telegram_user_id: int) -> str:
     """The language another user reads (for notifications)."""
-    from bot.i18n import negotiate_locale
+    return await locale_for(ctx.svc.session, telegram_user_id)
 
-    account = await get_account(ctx.svc.session, telegram_user_id)
-    if account is None:
-        return negotiate_locale(None)
-    return account.locale or negotiate_locale(account.language_code)
+
+async def locale_for(session: AsyncSession, telegram_user_id: int) -> str:
+    """The language a user reads, from a session (handlers and periodic tasks)."""
+    return (await locales_for(session, [telegram_user_id]))[telegram_user_id]
+
+
+async def locales_for(session: AsyncSession, telegram_user_ids: Sequence[int]) -> dict[int, str]:
+    """The language each of these users reads, in one query (a broadcast's recipients);
+    the default language for one the bot does not know."""
+    rows = await session.execute(
+        select(
+            TelegramAccount.telegram_user_id,
+            TelegramAccount.locale,
+            TelegramAccount.language_code,
+        ).where(TelegramAccount.telegram_user_id.in_(set(telegram_user_ids)))
+    )
+    known = {tid: locale or negotiate_locale(code) for tid, locale, code in rows}
+    return {tid: known.get(tid) or negotiate_locale(None) for tid in telegram_user_ids}
 
 
 async def notify(

@@ -20,7 +20,7 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BranchApp, BranchContext
-from bot.i18n import N_, negotiate_locale, translator
+from bot.i18n import N_, translator
 from domain.dialogs import Dialog
 from domain.errors import DomainError
 from domain.fee_export import fee_workbook
@@ -44,6 +44,7 @@ from handlers.common import (
     button_router,
     esc,
     keyboard,
+    locale_for,
     paged_rows,
     render_error,
     reply,
@@ -51,7 +52,6 @@ from handlers.common import (
 from handlers.dialog import DialogRouter
 from handlers.registry import Registry
 from scheduler.hooks import REMINDER_EXTRAS, ReminderExtra, register_extra
-from store.repositories import get_account
 
 log = logging.getLogger(__name__)
 
@@ -262,13 +262,6 @@ def decision_buttons(t: Gettext, submission_id: int) -> InlineKeyboardMarkup:
 # -- delivery (handlers and periodic tasks) ---------------------------------------------
 
 
-async def _locale(services: Services, telegram_user_id: int) -> str:
-    account = await get_account(services.session, telegram_user_id)
-    if account is None:
-        return negotiate_locale(None)
-    return account.locale or negotiate_locale(account.language_code)
-
-
 async def deliver(
     bot: Any,
     services: Services,
@@ -279,7 +272,7 @@ async def deliver(
 ) -> Message | None:
     """Send a message (or a photo with a caption) to a user in their language; a user
     who blocked the bot is recorded and skipped."""
-    locale = await _locale(services, telegram_user_id)
+    locale = await locale_for(services.session, telegram_user_id)
     text, markup = render(translator(locale).gettext)
     try:
         if photo is not None:
@@ -875,7 +868,7 @@ async def send_fee_day_notice(app: BranchApp, branch_id: int, month: Month) -> i
             if row.account is None:
                 continue
             tid = row.account.telegram_user_id
-            t = translator(await _locale(services, tid)).gettext
+            t = translator(await locale_for(services.session, tid)).gettext
             extra = await fee_day_extra(
                 services, row.person.id, date(month.year, month.month, 1), t
             )

@@ -22,7 +22,7 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BranchApp, BranchContext
-from bot.i18n import N_, negotiate_locale, translator
+from bot.i18n import N_, translator
 from bot.runtime import Runtime
 from domain import points_rules as rules
 from domain.dialogs import Dialog
@@ -50,6 +50,8 @@ from handlers.common import (
     edit,
     esc,
     keyboard,
+    locale_for,
+    locales_for,
     notify,
     paged_rows,
     render_error,
@@ -59,7 +61,6 @@ from handlers.dialog import DialogRouter
 from handlers.registry import Registry
 from scheduler.deliveries import drain
 from scheduler.hooks import register_audience
-from store.repositories import get_account
 
 log = logging.getLogger(__name__)
 
@@ -521,16 +522,9 @@ def review_markup(t: Gettext, claim_id: int) -> InlineKeyboardMarkup:
     )
 
 
-async def _locale_for(session: Any, telegram_user_id: int) -> str:
-    account = await get_account(session, telegram_user_id)
-    if account is None:
-        return negotiate_locale(None)
-    return account.locale or negotiate_locale(account.language_code)
-
-
 async def send_review(ctx: BranchContext, telegram_user_id: int, claim: ClaimInfo) -> None:
     """The claim with its evidence and the decision buttons, to one reviewer."""
-    locale = await _locale_for(ctx.svc.session, telegram_user_id)
+    locale = await locale_for(ctx.svc.session, telegram_user_id)
     t = translator(locale).gettext
     text, markup = review_text(t, claim, locale), review_markup(t, claim.id)
     try:
@@ -1012,7 +1006,7 @@ async def _notify_grant(ctx: BranchContext, result: GrantResult, *, revoked: boo
     if result.telegram_user_id is None:
         return
     telegram_id = result.telegram_user_id
-    locale = await _locale_for(ctx.svc.session, telegram_id)
+    locale = await locale_for(ctx.svc.session, telegram_id)
 
     def render(t: Gettext) -> tuple[str, None]:
         item = esc(_names(result, locale))
@@ -1120,10 +1114,11 @@ async def ranking_command(update: Update, ctx: BranchContext) -> None:
     # commit, sent right after it by a background task (the bot keeps answering while
     # Telegram paces a large branch), resumed by the delivery task after a crash.
     photo_id = await ctx.svc.deliveries.store_file(f"ranking-{quarter.key}.png", chart)
+    locales = await locales_for(ctx.svc.session, recipients)
+    by_account = {s.telegram_user_id: s for s in scores if s.telegram_user_id is not None}
     for telegram_id in recipients:
-        locale = await _locale_for(ctx.svc.session, telegram_id)
-        t = translator(locale).gettext
-        mine = next((s for s in scores if s.telegram_user_id == telegram_id), None)
+        t = translator(locales[telegram_id]).gettext
+        mine = by_account.get(telegram_id)
         caption = t("<b>Points ranking {quarter}</b> — {branch} (公示)").format(
             quarter=quarter.key, branch=esc(branch)
         )
@@ -1534,7 +1529,7 @@ async def on_points_button(update: Update, ctx: BranchContext) -> None:
 async def _send(
     app: BranchApp, svc: Services, telegram_id: int, render: Callable[[Gettext], str]
 ) -> bool:
-    locale = await _locale_for(svc.session, telegram_id)
+    locale = await locale_for(svc.session, telegram_id)
     try:
         await app.bot.send_message(
             telegram_id, render(translator(locale).gettext), parse_mode=ParseMode.HTML

@@ -19,7 +19,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, PollAnswerHandler, filters
 
 from bot.context import BranchApp, BranchContext
-from bot.i18n import N_, negotiate_locale, translator
+from bot.i18n import N_, translator
 from domain.dialogs import Dialog
 from domain.errors import DomainError, RowError
 from domain.periods import local_today
@@ -58,13 +58,13 @@ from handlers.common import (
     button,
     esc,
     keyboard,
+    locale_for,
     notify,
     render_error,
     reply,
 )
 from handlers.dialog import DialogRouter
 from handlers.registry import Registry
-from store.repositories import get_account
 
 log = logging.getLogger(__name__)
 
@@ -957,12 +957,7 @@ async def run_timers(app: BranchApp) -> None:
         services: Services = svc
 
         async def queue(telegram_id: int, render: Render) -> None:
-            account = await get_account(services.session, telegram_id)
-            locale = (
-                (account.locale or negotiate_locale(account.language_code))
-                if account is not None
-                else negotiate_locale(None)
-            )
+            locale = await locale_for(services.session, telegram_id)
             text, markup = render(translator(locale).gettext)
             outbox.append((telegram_id, text, markup))
 
