@@ -150,13 +150,13 @@ async def run(
 
     from bench._data import SECRETARY_TG, member_viewer, populate, settings_for
     from bot.app import LOCAL_TOKEN, build_application
-    from bot.i18n import translator
     from bot.runtime import Runtime
     from domain.clock import FrozenClock
     from domain.periods import Quarter
     from domain.services import Services
     from emulator import BotAPIEmulator
     from handlers.points import review_markup, review_text
+    from locales.i18n import translator
 
     emu = BotAPIEmulator(token=LOCAL_TOKEN)
     await emu.start()

@@ -23,7 +23,6 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 from bot.context import CURRENT_SCOPE, BranchApp, BranchContext, UpdateScope
-from bot.i18n import EN, ZH_HANS, negotiate_locale
 from bot.limiter import RetryingRateLimiter
 from bot.logs import log_context
 from bot.runtime import Runtime
@@ -51,6 +50,7 @@ from handlers.registry import (
     bot_commands,
     publish_chat_menu,
 )
+from locales.i18n import EN, ZH_HANS, negotiate_locale
 from scheduler.deliveries import deliver_due
 from scheduler.leader import LeaderLease
 from store.models import ProcessedUpdate

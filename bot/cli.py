@@ -11,9 +11,9 @@ from typing import Annotated
 
 import typer
 
-from bot.i18n import DEFAULT_LOCALE, translator
 from bot.runtime import Runtime
 from bot.settings import Settings, SettingsError, load_settings
+from locales.i18n import DEFAULT_LOCALE, translator
 
 app = typer.Typer(
     add_completion=False,

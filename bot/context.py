@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.i18n import translator
 from domain.services import Services
 from domain.viewer import Viewer
+from locales.i18n import translator
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime

@@ -21,8 +21,8 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po, write_po
 
-from bot.i18n import EN, SUPPORTED_LOCALES, ZH_HANS, ZH_HANT
 from locales import LOCALES_DIR
+from locales.i18n import EN, SUPPORTED_LOCALES, ZH_HANS, ZH_HANT
 
 ROOT = LOCALES_DIR.parent
 SOURCE_DIRS = ("bot", "handlers", "scheduler", "domain", "store")

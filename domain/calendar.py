@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.i18n import N_
 from domain.periods import HalfYear, Quarter
+from locales.i18n import N_
 
 # -- kinds --------------------------------------------------------------------------
 THEME_DAY = "theme_day"

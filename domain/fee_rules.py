@@ -22,8 +22,8 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from bot.i18n import N_
 from domain.periods import MAX_YEAR, MIN_YEAR
+from locales.i18n import N_
 
 FEN = Decimal("0.01")
 #: Largest monthly income or fixed amount accepted (a typo guard, not a rule).

@@ -15,7 +15,6 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from bot.i18n import N_
 from domain.base import Service
 from domain.errors import Conflict, DomainError, NotAllowed, NotFound, RowError
 from domain.fee_rules import (
@@ -37,6 +36,7 @@ from domain.periods import local_today
 from domain.roles import PersonStatus
 from domain.roster import RosterError, RosterRow, register_column
 from domain.viewer import Viewer
+from locales.i18n import N_
 from store import repositories as repo
 from store.models import (
     AuditEntry,

@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.i18n import N_, SUPPORTED_LOCALES, negotiate_locale
 from domain.base import Service
 from domain.codes import BRANCH_CODE_LENGTH, PERSONAL_CODE_LENGTH, new_code
 from domain.errors import Conflict, DomainError, NotAllowed, NotFound, RowError
 from domain.roles import JoinStatus, PersonStatus, Role
 from domain.roster import RosterError, RosterRow
 from domain.viewer import TelegramUserInfo, Viewer
+from locales.i18n import N_, SUPPORTED_LOCALES, negotiate_locale
 from store import repositories as repo
 from store.models import BindCode, Branch, JoinRequest, Membership, Person, TelegramAccount
 

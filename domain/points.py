@@ -13,7 +13,6 @@ from sqlalchemy import String, func, insert, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import NullType
 
-from bot.i18n import N_
 from domain import points_rules as rules
 from domain.base import Service
 from domain.errors import Conflict, DomainError, NotAllowed, NotFound
@@ -23,6 +22,7 @@ from domain.points_catalogue import default_catalogue, indicator_keys, localized
 from domain.points_rules import PointsSettings
 from domain.roles import PersonStatus, Role
 from domain.viewer import Viewer
+from locales.i18n import N_
 from store import repositories as repo
 
 if TYPE_CHECKING:

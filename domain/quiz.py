@@ -20,7 +20,6 @@ from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import N_
 from domain.base import Service
 from domain.clock import Clock
 from domain.errors import Conflict, DomainError, NotAllowed, NotFound
@@ -28,6 +27,7 @@ from domain.periods import local_today
 from domain.quiz_bank import ParsedQuestion, QuestionKind, starter_bank
 from domain.roles import PersonStatus, Role
 from domain.viewer import Viewer
+from locales.i18n import N_
 from store import repositories as repo
 from store.models import Branch, Person, QuizAttempt, QuizExam, QuizItem, QuizQuestion
 

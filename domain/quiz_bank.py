@@ -28,9 +28,9 @@ from typing import Any
 
 import yaml
 
-from bot.i18n import N_
 from domain.errors import FileRejected, RowError
 from domain.tables import read_rows
+from locales.i18n import N_
 
 STARTER_BANK_PATH = Path(__file__).resolve().parent / "data" / "question_bank.yaml"
 

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from bot.i18n import N_
 from domain.quiz import ExamResults
+from locales.i18n import N_
 
 #: The result column, by ``ResultRow.state``.
 STATE_LABELS = {

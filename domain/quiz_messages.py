@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from bot.i18n import N_
+from locales.i18n import N_
 
 IMPORTED = N_(
     "Imported {file} into the {bank} bank: {created} new, {updated} updated, {unchanged} unchanged."

@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 
-from bot.i18n import N_
 from domain import calendar as cal
 from domain.base import Service
 from domain.errors import Conflict, DomainError, NotAllowed, NotFound
 from domain.roles import PersonStatus, Role
 from domain.viewer import Viewer
+from locales.i18n import N_
 from store.models import (
     Branch,
     CalendarRule,

@@ -18,12 +18,12 @@ from pathlib import Path
 
 from sqlalchemy import or_, select, update
 
-from bot.i18n import N_
 from domain.base import Service
 from domain.errors import Conflict, DomainError, NotAllowed, NotFound
 from domain.periods import HalfYear, Quarter, local_today
 from domain.roles import PersonStatus
 from domain.viewer import Viewer
+from locales.i18n import N_
 from store import repositories as repo
 from store.models import Branch, Person, ReportComment, ReportNudge, ThoughtReport
 

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from bot.i18n import N_
 from domain.reports import Period, ReportView, key_label, period_label, safe_name
+from locales.i18n import N_
 
 Gettext = Callable[[str], str]
 #: (report) -> the file's bytes, or None when no copy could be had.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-from bot.i18n import N_
+from locales.i18n import N_
 
 
 class PersonStatus(enum.StrEnum):

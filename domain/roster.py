@@ -15,10 +15,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bot.i18n import N_
 from domain.errors import FileRejected, RowError
 from domain.roles import PersonStatus, parse_status
 from domain.tables import XLSX_SUFFIXES, read_rows
+from locales.i18n import N_
 
 MAX_NAME = 64
 MAX_GROUP = 64

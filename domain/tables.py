@@ -8,8 +8,8 @@ import io
 from datetime import date, datetime
 from typing import Any
 
-from bot.i18n import N_
 from domain.errors import FileRejected, RowError
+from locales.i18n import N_
 
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 

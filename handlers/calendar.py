@@ -17,7 +17,6 @@ from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BranchApp, BranchContext
-from bot.i18n import N_
 from bot.runtime import Runtime
 from domain import calendar as cal
 from domain.dialogs import Dialog
@@ -38,6 +37,7 @@ from handlers.common import (
 )
 from handlers.dialog import DialogRouter
 from handlers.registry import Registry
+from locales.i18n import N_
 from scheduler import dispatcher
 from scheduler.leader import LeaderLease
 

@@ -15,9 +15,9 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.context import CURRENT_SCOPE, BranchContext
-from bot.i18n import negotiate_locale, translator
 from domain.errors import DomainError, NotAllowed, NotFound
 from handlers.callbacks import Callback, parse
+from locales.i18n import negotiate_locale, translator
 from store.models import AuditEntry, TelegramAccount
 
 log = logging.getLogger(__name__)
@@ -159,7 +159,7 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
         open_after = part_stacks[count - 1] if count else _parse_stack(part_prefix)
         closing = "".join(f"</{name}>" for name, _raw in reversed(open_after))
         raw = part_prefix + "".join(t[1] for t in body) + closing
-        visible = "".join(t[1] for t in body if t[0] == "char")
+        visible = "".join(tok[1] for tok in body if tok[0] == "char")
         if html.unescape(visible).strip():
             parts.append(raw)
         rest = part_tokens[count + 1 :] if drop_break else part_tokens[count:]

@@ -7,10 +7,10 @@ from telegram import Update
 from telegram.ext import CommandHandler, filters
 
 from bot.context import BranchApp, BranchContext
-from bot.i18n import N_
 from domain.roles import Audience
 from handlers.common import esc, reply
 from handlers.registry import Registry
+from locales.i18n import N_
 
 
 def register(app: BranchApp, registry: Registry) -> None:

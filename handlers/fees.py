@@ -20,7 +20,6 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BranchApp, BranchContext
-from bot.i18n import N_, translator
 from domain.dialogs import Dialog
 from domain.errors import DomainError
 from domain.fee_export import fee_workbook
@@ -51,6 +50,7 @@ from handlers.common import (
 )
 from handlers.dialog import DialogRouter
 from handlers.registry import Registry
+from locales.i18n import N_, translator
 from scheduler.hooks import REMINDER_EXTRAS, ReminderExtra, register_extra
 
 log = logging.getLogger(__name__)

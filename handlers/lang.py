@@ -6,11 +6,11 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BranchApp, BranchContext
-from bot.i18n import EN, LANGUAGE_NAMES, N_, SUPPORTED_LOCALES, ZH_HANS, ZH_HANT
 from domain.roles import Audience
 from handlers.callbacks import Callback, parse, pattern
 from handlers.common import answer_callback, button, esc, keyboard, reply
 from handlers.registry import Registry, refresh_chat_menu
+from locales.i18n import EN, LANGUAGE_NAMES, N_, SUPPORTED_LOCALES, ZH_HANS, ZH_HANT
 
 #: What a user may type after /lang.
 TYPED = {

@@ -11,7 +11,6 @@ from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BranchApp, BranchContext
-from bot.i18n import N_
 from domain.errors import Conflict, DomainError, NotFound
 from domain.membership import ReviewerInfo, reviewers_of, set_reviewer
 from domain.roles import Audience, PersonStatus
@@ -31,6 +30,7 @@ from handlers.common import (
     reply,
 )
 from handlers.registry import Registry, refresh_chat_menu
+from locales.i18n import N_
 
 
 def register(app: BranchApp, registry: Registry) -> None:

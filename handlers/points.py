@@ -22,7 +22,6 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BranchApp, BranchContext
-from bot.i18n import N_, translator
 from bot.runtime import Runtime
 from domain import points_rules as rules
 from domain.dialogs import Dialog
@@ -59,6 +58,7 @@ from handlers.common import (
 )
 from handlers.dialog import DialogRouter
 from handlers.registry import Registry
+from locales.i18n import N_, translator
 from scheduler.deliveries import drain
 from scheduler.hooks import register_audience
 

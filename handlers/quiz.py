@@ -19,7 +19,6 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, PollAnswerHandler, filters
 
 from bot.context import BranchApp, BranchContext
-from bot.i18n import N_, translator
 from domain.dialogs import Dialog
 from domain.errors import DomainError, RowError
 from domain.periods import local_today
@@ -65,6 +64,7 @@ from handlers.common import (
 )
 from handlers.dialog import DialogRouter
 from handlers.registry import Registry
+from locales.i18n import N_, translator
 
 log = logging.getLogger(__name__)
 

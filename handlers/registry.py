@@ -13,8 +13,8 @@ from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 
 from bot.context import BranchContext
-from bot.i18n import translator
 from domain.roles import Audience
+from locales.i18n import translator
 
 log = logging.getLogger(__name__)
 

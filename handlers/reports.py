@@ -18,7 +18,6 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BranchApp, BranchContext
-from bot.i18n import N_, translator
 from domain.dialogs import Dialog
 from domain.errors import DomainError, NotAllowed, NotFound
 from domain.periods import Quarter
@@ -55,6 +54,7 @@ from handlers.common import (
 )
 from handlers.dialog import DialogRouter
 from handlers.registry import Registry
+from locales.i18n import N_, translator
 from scheduler.hooks import register_audience
 
 log = logging.getLogger(__name__)

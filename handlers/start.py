@@ -6,7 +6,6 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CommandHandler, filters
 
 from bot.context import BranchApp, BranchContext
-from bot.i18n import N_
 from domain.codes import normalise_code
 from domain.membership import StartOutcome
 from domain.roles import Audience, PersonStatus
@@ -14,6 +13,7 @@ from domain.viewer import Viewer
 from handlers.callbacks import Callback
 from handlers.common import Gettext, button, esc, keyboard, notify, reply
 from handlers.registry import Registry
+from locales.i18n import N_
 
 EVERYONE = (Audience.STRANGER, Audience.MEMBER)
 

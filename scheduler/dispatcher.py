@@ -49,12 +49,12 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application
 
-from bot.i18n import negotiate_locale, translator
 from bot.runtime import Runtime
 from bot.settings import Settings
 from domain import calendar as cal
 from domain.reminders import in_audience, schedule_of
 from domain.services import Services
+from locales.i18n import negotiate_locale, translator
 from scheduler import hooks
 from scheduler.pacing import Pacer
 from store.models import (

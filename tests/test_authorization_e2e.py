@@ -24,10 +24,10 @@ import pytest_asyncio
 from sqlalchemy import select, text
 
 import domain
-from bot.i18n import translator
 from domain.points import REVIEWERS_ONLY
 from emulator import BotMessage, EmulatedUser
 from handlers.callbacks import Callback, parse
+from locales.i18n import translator
 from store.models import Base
 from tests.databases import TemplateDatabase
 from tests.harness import Harness, running_bot

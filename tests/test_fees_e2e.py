@@ -17,7 +17,6 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from bot.i18n import translator
 from domain.clock import FrozenClock
 from domain.errors import NotAllowed
 from domain.fee_rules import FeeBasis, Month
@@ -25,6 +24,7 @@ from domain.membership import BranchInfo
 from domain.roster import RosterError, parse_roster
 from emulator import EmulatedUser
 from handlers.fees import check_arrears, fee_day_extra, send_fee_day_notice
+from locales.i18n import translator
 from scheduler.hooks import REMINDER_EXTRAS
 from store.models import FeeAssessment, FeeRegisterEntry, Person
 from store.repositories import get_account

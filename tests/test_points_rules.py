@@ -146,12 +146,12 @@ def test_ranking_chart_draws_chinese_names() -> None:
 def test_a_large_branch_ranking_fits_one_message_and_shows_my_rank() -> None:
     from decimal import Decimal
 
-    from bot.i18n import translator
     from domain.periods import Quarter
     from domain.points import MemberScore
     from domain.points_rules import QuarterFigures
     from handlers.common import TEXT_LIMIT
     from handlers.points import RANKING_LINES, _ranking_text
+    from locales.i18n import translator
 
     figures = QuarterFigures.__new__(QuarterFigures)
     scores = []

@@ -60,7 +60,7 @@ def test_period_keys_round_trip(period: Period) -> None:
 
 
 def test_period_labels_in_chinese() -> None:
-    from bot.i18n import translator
+    from locales.i18n import translator
 
     t = translator("zh_Hans").gettext
     assert period_label(Quarter(2026, 3), t) == "2026年第3季度"

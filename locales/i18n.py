@@ -9,6 +9,8 @@ checkout always shows current translations.
 
 Source strings (msgids) are English; simplified Chinese is the default locale.
 Strings defined at import time are marked with :func:`N_` and translated at render time.
+This module sits below ``domain/`` (it needs only Babel and the catalogues), so the
+domain can mark its strings without importing the bot.
 """
 
 from __future__ import annotations
