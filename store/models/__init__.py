@@ -22,6 +22,7 @@ from store.models.fees import (
     FeeSubmissionMonth,
 )
 from store.models.ops import Delivery, DeliveryFile, Lease
+from store.models.org import OrgAdmin, WebAppLogin
 from store.models.points import (
     ClaimStatus,
     LedgerEntry,
@@ -86,4 +87,6 @@ __all__ = [
     "ReviewDigest",
     "TelegramAccount",
     "ThoughtReport",
+    "OrgAdmin",
+    "WebAppLogin",
 ]
