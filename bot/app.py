@@ -37,6 +37,7 @@ from handlers import (
     fees,
     lang,
     membership,
+    org,
     points,
     quiz,
     reports,
@@ -70,6 +71,7 @@ FEATURES: Sequence[ModuleType] = (
     points,
     quiz,
     calendar,
+    org,
 )
 FALLBACKS: Sequence[ModuleType] = (dialog, errors)
 
@@ -237,6 +239,13 @@ def build_application(
 async def _post_init(app: BranchApp) -> None:
     await publish_commands(app)
     schedule_periodic_tasks(app)
+    runtime: Runtime = app.bot_data["runtime"]
+    if runtime.settings.webapp_listen:
+        from bot.webapp import start_webapp
+
+        runner, port = await start_webapp(runtime, runtime.settings.webapp_listen)
+        app.bot_data["webapp"] = runner
+        app.bot_data["webapp_port"] = port
 
 
 def schedule_periodic_tasks(app: BranchApp) -> None:
@@ -287,6 +296,9 @@ async def _post_shutdown(app: BranchApp) -> None:
     runtime: Runtime = app.bot_data["runtime"]
     leader: LeaderLease = app.bot_data["leader"]
     try:
+        webapp = app.bot_data.pop("webapp", None)
+        if webapp is not None:
+            await webapp.cleanup()
         await leader.release()
     finally:
         await runtime.db.dispose()

@@ -7,10 +7,12 @@ from functools import cached_property
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.clock import Clock
+from domain.dashboard import DashboardService
 from domain.deliveries import DeliveryService
 from domain.dialogs import DialogService
 from domain.fees import FeeService
 from domain.membership import MembershipService
+from domain.organisation import OrganisationService
 from domain.points import PointsService
 from domain.quiz import QuizService
 from domain.reminders import RemindersService
@@ -56,3 +58,11 @@ class Services:
     @cached_property
     def reminders(self) -> RemindersService:
         return RemindersService(self.session, self.clock)
+
+    @cached_property
+    def organisation(self) -> OrganisationService:
+        return OrganisationService(self.session, self.clock, self)
+
+    @cached_property
+    def dashboard(self) -> DashboardService:
+        return DashboardService(self.session, self.clock, self)

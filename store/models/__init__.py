@@ -65,6 +65,7 @@ __all__ = [
     "LedgerEntry",
     "LedgerKind",
     "Membership",
+    "OrgAdmin",
     "Organisation",
     "Person",
     "PointBlock",
@@ -87,6 +88,5 @@ __all__ = [
     "ReviewDigest",
     "TelegramAccount",
     "ThoughtReport",
-    "OrgAdmin",
     "WebAppLogin",
 ]
