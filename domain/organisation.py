@@ -50,7 +50,6 @@ def kind_label(kind: str) -> str:
         return kind
 
 
-ONLY_ADMINS = N_("Only an organisation administrator can do this.")
 #: Messages of the ``branchbot org`` command line.
 ORG_CREATED = N_("Organisation {name} created (No. {id}).")
 BRANCH_ATTACHED = N_("{branch} now belongs to organisation No. {id}.")
@@ -259,7 +258,7 @@ class OrganisationService(Service):
         ``org_id`` or above). False when they already were one."""
         await self._org(org_id)
         if actor is not None and org_id not in await self.scope(actor):
-            raise NotAllowed(ONLY_ADMINS)
+            raise NotAllowed(N_("Only an organisation administrator can do this."))
         return await self._add_admin(org_id, telegram_id, actor)
 
     async def attach(self, org_id: int, join_code: str, actor: Viewer | None = None) -> str:
@@ -323,8 +322,15 @@ class OrganisationService(Service):
     async def require_admin(self, viewer: Viewer) -> set[int]:
         scope = await self.scope(viewer)
         if not scope:
-            raise NotAllowed(ONLY_ADMINS)
+            raise NotAllowed(N_("Only an organisation administrator can do this."))
         return scope
+
+    async def require_dashboard(self, viewer: Viewer) -> None:
+        """The dashboard button: for reviewers of a branch and administrators."""
+        if not viewer.is_reviewer and not await self.is_admin(viewer.telegram_user_id):
+            raise NotAllowed(
+                N_("The dashboard is for secretaries and organisation administrators.")
+            )
 
     async def home_org(self, viewer: Viewer, org_id: int | None = None) -> OrgInfo:
         """The organisation a new branch goes under: ``org_id`` if the viewer may, else

@@ -16,7 +16,6 @@ from domain.organisation import (
     ADMIN_ADDED,
     ADMIN_EXISTED,
     FLAG_LABELS,
-    ONLY_ADMINS,
     SORT_KEYS,
     BranchOversight,
     kind_label,
@@ -309,9 +308,8 @@ async def orgadmin_command(update: Update, ctx: BranchContext) -> None:
     _ = ctx.gettext
     args = list(ctx.args or [])
     try:
+        await ctx.svc.organisation.require_admin(ctx.viewer)
         orgs = await ctx.svc.organisation.admin_orgs(ctx.viewer.telegram_user_id)
-        if not orgs:
-            raise NotAllowed(ONLY_ADMINS)
         new_id = _telegram_id(args[-1]) if args else None
         org_id = _telegram_id(args[0]) if len(args) == 2 else orgs[0].id
         if new_id is None or org_id is None or len(args) > 2:
@@ -330,13 +328,10 @@ async def orgadmin_command(update: Update, ctx: BranchContext) -> None:
 # -- /dashboard ----------------------------------------------------------------------------
 async def dashboard_command(update: Update, ctx: BranchContext) -> None:
     _ = ctx.gettext
-    viewer = ctx.viewer
-    if not viewer.is_reviewer and not await ctx.svc.organisation.is_admin(viewer.telegram_user_id):
-        await _refuse(
-            update,
-            ctx,
-            NotAllowed(N_("The dashboard is for secretaries and organisation administrators.")),
-        )
+    try:
+        await ctx.svc.organisation.require_dashboard(ctx.viewer)
+    except DomainError as exc:
+        await _refuse(update, ctx, exc)
         return
     url = ctx.runtime.settings.webapp_url
     if not url:
