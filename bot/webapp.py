@@ -57,7 +57,7 @@ LABELS = {
     "liable": N_("Due"),
     "paid": N_("Paid"),
     "reports": N_("Thought reports this period"),
-    "submitted": N_("Handed in"),
+    "submitted": N_("Reports handed in"),
     "owed": N_("Owed"),
     "overdue": N_("Overdue"),
     "members": N_("Members this quarter"),
@@ -85,16 +85,22 @@ def _token(runtime: Runtime) -> str:
     return token.get_secret_value() if token is not None else LOCAL_TOKEN
 
 
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
 @web.middleware
 async def _headers(request: web.Request, handler: Any) -> web.StreamResponse:
     try:
         response: web.StreamResponse = await handler(request)
     except web.HTTPException as exc:
-        response = exc
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
+        exc.headers.update(_SECURITY_HEADERS)
+        raise
+    response.headers.update(_SECURITY_HEADERS)
     return response
 
 

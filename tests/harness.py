@@ -150,6 +150,7 @@ async def running_bot(
     clock: Clock | None = None,
     url: str | None = None,
     emu: BotAPIEmulator | None = None,
+    extra_settings: dict[str, Any] | None = None,
 ) -> AsyncIterator[Harness]:
     """The bot on a fresh database (or on ``url``, e.g. to restart on the same data), on
     a new local emulator (or on ``emu``: Telegram stays up while the bot restarts)."""
@@ -159,7 +160,7 @@ async def running_bot(
         await emu.start()
     own_db = url is None
     url = url or await template.fresh(tmp_path)
-    settings = make_settings(emu, url, tmp_path)
+    settings = make_settings(emu, url, tmp_path, **(extra_settings or {}))
     runtime = Runtime(settings=settings, db=Database(url), clock=clock or SystemClock())
     app = await start_app(runtime)
     try:

@@ -88,7 +88,9 @@
     $("who").textContent = data.user.name;
     $("status").hidden = true;
     $("main").hidden = false;
-    const button = getComputedStyle(document.documentElement).getPropertyValue("--button").trim() || "#c0392b";
+    const style = getComputedStyle(document.documentElement);
+    const button = style.getPropertyValue("--button").trim() || "#c0392b";
+    const hint = style.getPropertyValue("--hint").trim() || "#6b7280";
 
     $("compare-section").hidden = !data.branches.length;
     if (data.branches.length) {
@@ -106,7 +108,7 @@
       chart("compare-chart", { type: "bar", data: {
         labels: data.branches.map((b) => b.name),
         datasets: [{ label: L.average, data: data.branches.map((b) => b.average), backgroundColor: button },
-                   { label: L.fee_rate, data: data.branches.map((b) => b.fee_rate) }] } });
+                   { label: L.fee_rate, data: data.branches.map((b) => b.fee_rate), backgroundColor: hint }] } });
     }
 
     const br = data.branch;
@@ -126,7 +128,7 @@
         cell(tr, f.month); cell(tr, L.paid + " " + f.paid + "/" + f.liable);
       });
       chart("fees-chart", { type: "bar", data: { labels: br.fees.map((f) => f.month),
-        datasets: [{ label: L.liable, data: br.fees.map((f) => f.liable) },
+        datasets: [{ label: L.liable, data: br.fees.map((f) => f.liable), backgroundColor: hint },
                    { label: L.paid, data: br.fees.map((f) => f.paid), backgroundColor: button }] } });
       $("reports").textContent = br.reports.period + " · " + L.submitted + " " + br.reports.submitted +
         " · " + L.owed + " " + br.reports.owed + " · " + L.overdue + " " + br.reports.overdue;
@@ -144,6 +146,7 @@
         const shown = br.ledger.filter((e) => (!kind || e.kind === kind) &&
           (!q || (e.member + " " + e.item).toLowerCase().includes(q)));
         rows($("ledger").tBodies[0], shown, (tr, e) => { cell(tr, e.date); cell(tr, e.member); cell(tr, e.item); cell(tr, e.points); });
+        if (!shown.length) rows($("ledger").tBodies[0], [L.empty], (tr, t) => { cell(tr, t).colSpan = 4; });
       };
       $("search").oninput = filter; select.onchange = filter; filter();
     }
