@@ -38,6 +38,7 @@ from handlers import (
     lang,
     membership,
     org,
+    org_moves,
     points,
     quiz,
     reports,
@@ -72,6 +73,7 @@ FEATURES: Sequence[ModuleType] = (
     quiz,
     calendar,
     org,
+    org_moves,
 )
 FALLBACKS: Sequence[ModuleType] = (dialog, errors)
 

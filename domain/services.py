@@ -12,6 +12,7 @@ from domain.deliveries import DeliveryService
 from domain.dialogs import DialogService
 from domain.fees import FeeService
 from domain.membership import MembershipService
+from domain.org_moves import OrgMovesService
 from domain.organisation import OrganisationService
 from domain.points import PointsService
 from domain.quiz import QuizService
@@ -66,3 +67,7 @@ class Services:
     @cached_property
     def dashboard(self) -> DashboardService:
         return DashboardService(self.session, self.clock, self)
+
+    @cached_property
+    def org_moves(self) -> OrgMovesService:
+        return OrgMovesService(self.session, self.clock, self)

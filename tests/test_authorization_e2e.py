@@ -397,6 +397,11 @@ async def build_world(bot: Harness) -> World:
         buttons[f"rm {action}"] = data_of(aud, action)
     buttons["rm view"] = buttons["rm when"].replace(":when", ":view")
     buttons["rm unknown checked"] = Callback("rm", 0, "ack").pack()
+    # og: the organisation oversight's sort/page button (only organisation admins).
+    buttons["og view"] = Callback("og", 0, "view", "flags").pack()
+    # tr / nt: a transfer's take-in button and a notice's read button (none addressed here).
+    buttons["tr accept"] = Callback("tr", 1, "ok").pack()
+    buttons["nt read"] = Callback("nt", 1, "read").pack()
     for u in [sec, zhang, qian, *users.values()]:
         u.skip_pending()
     await bot.emu.wait_until(lambda: bot.emu.pending_updates == 0)
@@ -482,6 +487,9 @@ BUTTONS = [
     "rm toggle",
     "rm del",
     "rm unknown checked",
+    "og view",
+    "tr accept",
+    "nt read",
 ]
 BUTTON_CASES = [
     pytest.param(name, actor, id=f"{name.replace(' ', '-')}-by-{actor}")
@@ -615,6 +623,15 @@ COMMANDS = [
     "/reviewers",
     "/transfer",
     "/scheme base 90",
+    "/org",
+    "/org xlsx",
+    "/newbranch 新支部 7777",
+    "/newgeneral 新总支",
+    "/secretary 1 1002",
+    "/orgadmin 7777",
+    "/dashboard",
+    "/move 1002 2",
+    "/notice 测试通知",
 ]
 COMMAND_CASES = [
     pytest.param(command, actor, id=f"{command.split()[0][1:]}-{i}-by-{actor}")

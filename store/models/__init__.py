@@ -22,7 +22,7 @@ from store.models.fees import (
     FeeSubmissionMonth,
 )
 from store.models.ops import Delivery, DeliveryFile, Lease
-from store.models.org import OrgAdmin, WebAppLogin
+from store.models.org import BranchTransfer, OrgAdmin, OrgNotice, OrgNoticeReceipt, WebAppLogin
 from store.models.points import (
     ClaimStatus,
     LedgerEntry,
@@ -50,6 +50,7 @@ __all__ = [
     "Base",
     "BindCode",
     "Branch",
+    "BranchTransfer",
     "CalendarRule",
     "ClaimStatus",
     "Delivery",
@@ -66,6 +67,8 @@ __all__ = [
     "LedgerKind",
     "Membership",
     "OrgAdmin",
+    "OrgNotice",
+    "OrgNoticeReceipt",
     "Organisation",
     "Person",
     "PointBlock",
