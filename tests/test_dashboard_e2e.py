@@ -5,10 +5,15 @@ other-branch requests refused."""
 
 from __future__ import annotations
 
+import asyncio
+import io
+import queue
+import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import aiohttp
 import pytest
@@ -168,3 +173,40 @@ async def test_page_and_files_are_served_with_a_strict_policy(client: Client) ->
         async with client.http.get(client.base + bad) as r:
             assert r.status == 404, bad
             assert "Content-Security-Policy" in r.headers
+
+
+class _Typed:
+    """A terminal the test types into while the demo runs (``readline`` blocks)."""
+
+    def __init__(self) -> None:
+        self.lines: queue.Queue[str] = queue.Queue()
+
+    def readline(self) -> str:
+        return self.lines.get(timeout=30)
+
+
+async def test_the_demo_opens_the_dashboard_locally(tmp_path: Path) -> None:
+    from bot.demo import run_demo
+
+    typed, out = _Typed(), io.StringIO()
+    demo = asyncio.create_task(run_demo(tmp_path / "demo.sqlite3", stdin=typed, stdout=out))  # type: ignore[arg-type]
+    typed.lines.put(":dashboard\n")
+    for _ in range(500):
+        links = re.findall(r"http://127\.0\.0\.1:\d+/webapp/#tgWebAppData=\S+", out.getvalue())
+        if links:
+            break
+        await asyncio.sleep(0.02)
+    base, fragment = links[0].split("#", 1)
+    init_data = unquote(fragment.removeprefix("tgWebAppData="))
+    async with aiohttp.ClientSession() as http:
+        async with http.get(base) as r:
+            assert r.status == 200 and "支部助手" in await r.text()
+        async with http.post(base + "api/session", json={"init_data": init_data}) as r:
+            session = (await r.json())["session"]
+        async with http.get(
+            base + "api/dashboard", headers={"Authorization": f"Bearer {session}"}
+        ) as r:
+            data = await r.json()
+    typed.lines.put(":quit\n")
+    await asyncio.wait_for(demo, 30)
+    assert data["role"] == "secretary" and data["branch"]["name"] == "示范党支部"
