@@ -6,10 +6,12 @@ everyone else is refused (and audited)."""
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime, timedelta
 
 from openpyxl import load_workbook
 
 from domain.organisation import OrgInfo
+from store.models import QuizAttempt, QuizExam
 from tests.harness import Harness
 
 ROSTER_A = """name,status,telegram_id,joined_on,fee_basis,monthly_income
@@ -194,3 +196,51 @@ async def test_others_are_refused_and_audited(bot: Harness) -> None:
     wang = bot.user(1001, "王书记")
     await wang.send("/dashboard")
     assert "尚未配置看板" in ((await wang.wait_reply()).text or "")
+
+
+async def test_exam_pass_rate_in_the_oversight(bot: Harness) -> None:
+    _, _, b_id = await _world(bot)
+    now = datetime.now(UTC)
+    async with bot.uow() as svc:
+        exam = QuizExam(
+            branch_id=b_id,
+            title="季度考试",
+            question_count=10,
+            time_limit_minutes=20,
+            opens_on=now.date() - timedelta(days=3),
+            closes_on=now.date() - timedelta(days=1),
+            opens_at=now - timedelta(days=3),
+            closes_at=now - timedelta(days=1),
+            pass_mark=80,
+            audience="all",
+            created_at=now,
+        )
+        svc.session.add(exam)
+        await svc.session.flush()
+        surgeon = await svc.membership.viewer_of(1101)
+        assert surgeon.person_id is not None
+        svc.session.add(
+            QuizAttempt(
+                person_id=surgeon.person_id,
+                branch_id=b_id,
+                exam_id=exam.id,
+                chat_id=1101,
+                status="finished",
+                question_count=10,
+                correct=9,
+                score=90,
+                passed=True,
+                started_at=now - timedelta(days=2),
+                finished_at=now - timedelta(days=2),
+            )
+        )
+    async with bot.uow() as svc:
+        results = await svc.quiz.exam_results(await svc.membership.viewer_of(1101), exam.id)
+    assert (results.count("passed"), len(results.rows)) == (1, 2)
+    admin = bot.user(ADMIN, "院党委")
+    await admin.send("/org exams")
+    text = (await admin.wait_reply()).text or ""
+    block_b = next(b for b in text.split("\n\n") if "外科党支部（" in b)
+    assert "考试《季度考试》：通过 1/2 人" in block_b
+    assert block_b.startswith("🔴 ") and "考试通过率低于60%" in block_b
+    assert text.index("外科党支部（") < text.index("心内科党支部（")  # worst pass rate first
