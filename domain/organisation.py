@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.base import Service
 from domain.clock import Clock
 from domain.errors import Conflict, DomainError, NotAllowed, NotFound
+from domain.fee_rules import Month
 from domain.periods import Quarter
 from domain.points_rules import WARNING_THRESHOLD
 from domain.roles import PersonStatus, Role
@@ -453,7 +454,11 @@ class OrganisationService(Service):
         return person.full_name if person else "?"
 
     # -- oversight -----------------------------------------------------------------------
-    async def oversight(self, viewer: Viewer) -> list[BranchOversight]:
+    async def oversight(
+        self, viewer: Viewer, quarter: Quarter | None = None
+    ) -> list[BranchOversight]:
+        """Every branch below the viewer's organisations: this quarter, or ``quarter``
+        (its points and reports, and the fees of its last month or of this month)."""
         branches = await self.branches(viewer)
         names = {
             o.id: o.name
@@ -466,16 +471,23 @@ class OrganisationService(Service):
             ).all()
         }
         return [
-            await self.branch_figures(b, viewer, names.get(b.organisation_id or 0, ""))
+            await self.branch_figures(b, viewer, names.get(b.organisation_id or 0, ""), quarter)
             for b in branches
         ]
 
     async def branch_figures(
-        self, branch: Branch, viewer: Viewer, organisation: str = ""
+        self,
+        branch: Branch,
+        viewer: Viewer,
+        organisation: str = "",
+        quarter: Quarter | None = None,
     ) -> BranchOversight:
         svc = self.services
         lens = branch_lens(branch, viewer)
-        quarter = Quarter.of(await svc.points.today(branch.id))
+        today = await svc.points.today(branch.id)
+        if quarter is None or quarter.start > today:
+            quarter = Quarter.of(today)
+        fee_month = Month.of(min(today, quarter.end))
         scores = await svc.points.member_scores(branch.id, quarter)
         previous = {
             s.person_id: s for s in await svc.points.member_scores(branch.id, quarter.prev())
@@ -501,9 +513,9 @@ class OrganisationService(Service):
             if scores
             else None
         )
-        fees = await svc.fees.month_summary(lens)
+        fees = await svc.fees.month_summary(lens, fee_month)
         owed_months = [len(m.owed) for m in fees.members]
-        reports = await svc.reports.overview(lens)
+        reports = await svc.reports.overview(lens, quarter)
         exam_title: str | None = None
         exam_passed = exam_total = 0
         try:

@@ -21,6 +21,7 @@ from domain.organisation import (
     kind_label,
     sort_rows,
 )
+from domain.periods import Quarter
 from domain.roles import Audience
 from handlers.callbacks import Callback, pattern
 from handlers.common import (
@@ -147,7 +148,11 @@ async def org_command(update: Update, ctx: BranchContext) -> None:
     args = list(ctx.args or [])
     try:
         if args and args[0].lower() == "xlsx":
-            await _send_xlsx(update, ctx)
+            quarter = _quarter(args[1]) if len(args) > 1 else None
+            if len(args) > 1 and quarter is None:
+                await reply(update, ctx, _("Send: /org xlsx [QUARTER, e.g. 2026Q3]"))
+                return
+            await _send_xlsx(update, ctx, quarter)
             return
         rows = await ctx.svc.organisation.oversight(ctx.viewer)
     except DomainError as exc:
@@ -176,21 +181,26 @@ async def _on_view(update: Update, ctx: BranchContext, cb: Callback) -> None:
         await query.answer()
 
 
-async def _send_xlsx(update: Update, ctx: BranchContext) -> None:
+def _quarter(text: str) -> Quarter | None:
+    try:
+        return Quarter.parse(text)
+    except ValueError:
+        return None
+
+
+async def _send_xlsx(update: Update, ctx: BranchContext, quarter: Quarter | None) -> None:
     _ = ctx.gettext
-    rows = sort_rows(await ctx.svc.organisation.oversight(ctx.viewer), "name")
+    rows = sort_rows(await ctx.svc.organisation.oversight(ctx.viewer, quarter), "name")
     data = oversight_workbook(rows, _)
-    await ctx.svc.organisation.audit("org.export", actor=ctx.viewer, rows=len(rows))
+    key = rows[0].quarter if rows else (quarter.key if quarter else "-")
+    await ctx.svc.organisation.audit("org.export", actor=ctx.viewer, rows=len(rows), quarter=key)
     chat = update.effective_chat
     assert chat is not None
-    quarter = rows[0].quarter if rows else "-"
     await ctx.bot.send_document(
         chat.id,
         data,
-        filename=f"oversight-{quarter}.xlsx",
-        caption=_("Oversight of {count} branches, {quarter}.").format(
-            count=len(rows), quarter=quarter
-        ),
+        filename=f"oversight-{key}.xlsx",
+        caption=_("Oversight of {count} branches, {quarter}.").format(count=len(rows), quarter=key),
     )
 
 

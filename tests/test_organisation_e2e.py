@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from openpyxl import load_workbook
 
 from domain.organisation import OrgInfo
+from domain.periods import Quarter
 from store.models import QuizAttempt, QuizExam
 from tests.harness import Harness
 
@@ -108,6 +109,17 @@ async def test_oversight_equals_the_branches_own_views(bot: Harness) -> None:
     assert rows[2][-1] == "连续6个月未缴党费"
     assert sheet.cell(row=3, column=1).fill.fgColor.rgb.endswith("FFC7CE")
     assert await bot.scalar("SELECT count(*) FROM audit_log WHERE action = 'org.export'") == 1
+    # A past quarter: its points and reports, the fees of its last month.
+    async with bot.uow() as svc:
+        last = Quarter.of(await svc.points.today(a_id)).prev()
+    await admin.send(f"/org xlsx {last.key.lower()}")
+    past = await admin.wait_reply()
+    assert past.document is not None and past.document[0] == f"oversight-{last.key}.xlsx"
+    past_rows = list(load_workbook(io.BytesIO(past.document[2])).active.iter_rows(values_only=True))
+    assert {r[5] for r in past_rows[1:]} == {last.key}
+    assert {r[12] for r in past_rows[1:]} == {f"{last.end.year}-{last.end.month:02d}"}
+    await admin.send("/org xlsx 明年")
+    assert (await admin.wait_reply()).text == "请发送：/org xlsx [季度，如 2026Q3]"
 
 
 async def test_admin_creates_branches_and_changes_a_secretary(bot: Harness) -> None:
