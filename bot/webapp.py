@@ -19,10 +19,12 @@ import contextlib
 import json
 import logging
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from bot.runtime import Runtime
@@ -135,6 +137,9 @@ async def session(request: web.Request) -> web.Response:
         return _refuse(401, exc.reason)
     try:
         async with runtime.db.session() as db:
+            # Older logins can no longer be replayed (their initData has expired).
+            cutoff = runtime.clock.now() - timedelta(seconds=2 * max_age)
+            await db.execute(delete(WebAppLogin).where(WebAppLogin.at < cutoff))
             db.add(
                 WebAppLogin(init_hash=user.hash, telegram_user_id=user.id, at=runtime.clock.now())
             )

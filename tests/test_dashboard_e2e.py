@@ -10,6 +10,7 @@ import io
 import queue
 import re
 import time
+from datetime import UTC, datetime, timedelta
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import pytest
 
 from bot.app import LOCAL_TOKEN
 from bot.webapp_auth import make_init_data
+from store.models import WebAppLogin
 from tests.databases import TemplateDatabase
 from tests.harness import Harness, running_bot
 from tests.test_organisation_e2e import ADMIN, _world
@@ -149,6 +151,14 @@ async def test_forged_expired_and_replayed_init_data_refused(bot: Harness, clien
     expired = make_init_data(LOCAL_TOKEN, 1001, "王书记", auth_date=int(time.time()) - 7200)
     assert (await client.login(expired)) == (401, {"ok": False, "error": "expired"})
     assert (await client.login(""))[0] == 401
+    async with bot.uow() as svc:  # a login from long ago: dropped at the next login
+        svc.session.add(
+            WebAppLogin(
+                init_hash="0" * 64,
+                telegram_user_id=1001,
+                at=datetime.now(UTC) - timedelta(days=1),
+            )
+        )
     assert (await client.login(good))[0] == 200
     assert (await client.login(good)) == (401, {"ok": False, "error": "replayed"})
     assert await bot.scalar("SELECT count(*) FROM webapp_logins") == 1
