@@ -3,8 +3,14 @@
 
 from __future__ import annotations
 
-from scheduler.deliveries import deliver_due
-from tests.harness import Harness
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from domain.clock import FrozenClock
+from scheduler.deliveries import deliver_due, drain
+from tests.databases import TemplateDatabase
+from tests.harness import Harness, lasting_world, running_bot
 from tests.test_organisation_e2e import ADMIN, _world
 
 
@@ -141,3 +147,36 @@ async def test_notice_reaches_each_member_once_with_read_receipts(bot: Harness) 
     await admin.send("/notice " + "长" * 3001)
     assert (await admin.wait_reply()).text == "通知为 1 至 3000 个字符，您的有 3001 个。"
     assert await bot.scalar("SELECT count(*) FROM org_notices") == 1
+
+
+async def test_a_notice_telegram_refused_reaches_each_member_once_after_a_restart(
+    tmp_path: Path, template_db: TemplateDatabase
+) -> None:
+    clock = FrozenClock(datetime.now(UTC))
+    members = (1001, 1002, 1003, 1101)
+    async with lasting_world(tmp_path, template_db) as (url, telegram):
+        async with running_bot(tmp_path, template_db, clock=clock, url=url, emu=telegram) as bot:
+            await _world(bot)
+            telegram.inject_fault("sendMessage", status=502, count=1000)  # Telegram down
+            await bot.user(ADMIN, "院党委").send("/notice 停电通知：周六全天停电。")
+            for _ in range(500):  # the reply and the four notices wait in the outbox
+                if await bot.scalar(_WAITING) == 5:
+                    break
+                await asyncio.sleep(0.02)
+            assert await bot.scalar(_WAITING) == 5
+        telegram.clear_faults()
+        clock.advance(timedelta(minutes=2))  # past the retry backoff
+        async with running_bot(tmp_path, template_db, clock=clock, url=url, emu=telegram) as bot:
+            await drain(bot.app)
+            assert await drain(bot.app) == 0
+            reply = await bot.user(ADMIN, "院党委").wait_reply()
+            assert reply.text == "第 1 号通知正在发送给 4 名党员。"
+            for uid in members:
+                user = bot.user(uid, "")
+                await user.wait_reply()
+                got = [m for m in user.inbox if "停电通知" in (m.text or "")]
+                assert len(got) == 1, uid  # each once
+            assert await bot.scalar("SELECT count(*) FROM deliveries WHERE status <> 'sent'") == 0
+
+
+_WAITING = "SELECT count(*) FROM deliveries WHERE status = 'pending' AND attempts >= 1"
