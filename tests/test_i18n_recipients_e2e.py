@@ -1,0 +1,264 @@
+"""Every message to another person is in the recipient's language (issue #16).
+
+Each notice kind runs with a sender and a recipient of different languages — zh_Hans,
+zh_Hant and en in every pairing (and the same language, as a control) — in one world
+per kind (the languages are switched between rounds, as ``/lang`` would), and the
+recipient's message is checked by the script checker (tests/script_check.py): no text
+of the wrong script or language, with the item names, indicators, blocks and dates of
+the recipient. The kinds are those registered in tests/test_i18n_paths.py
+(``COVERED``): a kind without a case here fails ``test_every_covered_kind_has_a_case``.
+
+People's and the branch's names are data, not translation: they are chosen from
+characters written alike in both scripts and allowed, by name, in English.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from domain.clock import FrozenClock
+from emulator import BotMessage, EmulatedUser
+from handlers.points import run_overdue_digest
+from locales.i18n import EN, SUPPORTED_LOCALES, ZH_HANS, ZH_HANT
+from store.models.points import PointBlock, PointItem
+from tests.databases import TemplateDatabase
+from tests.harness import Harness, running_bot
+from tests.script_check import assert_script
+from tests.test_i18n_paths import COVERED
+
+pytestmark = pytest.mark.e2e
+
+#: Every (sender, recipient) pairing of the three languages.
+PAIRINGS: list[tuple[str, str]] = list(itertools.product(SUPPORTED_LOCALES, repeat=2))
+BRANCH = "第一支部"
+SECRETARY = "王明"
+#: Names written alike in simplified and traditional script (data, not translation).
+MEMBERS = [(2000 + n, name) for n, name in enumerate(
+    ["李山", "朱文", "田中", "石正", "白云", "王平", "古月", "丁一", "方正", "江山"], start=1
+)]  # fmt: skip
+NEWCOMER = "高山"
+NAMES = [BRANCH, SECRETARY, NEWCOMER, *(name for _tid, name in MEMBERS)]
+LANGUAGE_CODE = {ZH_HANS: "zh-hans", ZH_HANT: "zh-hant", EN: "en"}
+# 2026-05-15 10:00 in Beijing: the second quarter, claims for May are open.
+NOW = datetime(2026, 5, 15, 2, 0, tzinfo=UTC)
+
+CASES: dict[str, Callable[[Harness], Awaitable[None]]] = {}
+
+
+def case(*kinds: str) -> Callable[[Callable[[Harness], Awaitable[None]]], Callable[..., object]]:
+    def register(fn: Callable[[Harness], Awaitable[None]]) -> Callable[..., object]:
+        for kind in kinds:
+            CASES[kind] = fn
+        return fn
+
+    return register
+
+
+@pytest.fixture
+async def world(tmp_path: Path, template_db: TemplateDatabase) -> AsyncIterator[Harness]:
+    async with running_bot(tmp_path, template_db, clock=FrozenClock(NOW)) as harness:
+        branch = await harness.create_branch(BRANCH, secretary_name=SECRETARY)
+        roster = "name,status,telegram_id\n" + "".join(
+            f"{name},正式党员,{tid}\n" for tid, name in MEMBERS
+        )
+        await harness.import_roster(branch.join_code, roster)
+        for tid, name in [(1001, SECRETARY), *MEMBERS]:
+            user = harness.user(tid, name)
+            await user.send("/start")
+            await user.wait_reply()
+        harness.join_code = branch.join_code  # type: ignore[attr-defined]
+        yield harness
+
+
+async def set_locale(bot: Harness, telegram_id: int, locale: str) -> None:
+    """What /lang stores; the next update and every message to this user use it."""
+    await bot.settled()
+    async with bot.runtime.db.session() as session:
+        await session.execute(
+            text("UPDATE telegram_accounts SET locale = :l WHERE telegram_user_id = :t"),
+            {"l": locale, "t": telegram_id},
+        )
+        await session.commit()
+
+
+def check(msg: BotMessage, locale: str, where: str) -> None:
+    assert_script(msg.text or "", locale, NAMES, where)
+    for row in msg.buttons:
+        for b in row:
+            assert_script(b.text, locale, NAMES, f"{where} (button)")
+
+
+async def claim(bot: Harness, member: EmulatedUser, item_id: int, day: date) -> None:
+    """The /claim dialog by its buttons' data (the member's language does not matter)."""
+    indicator = await bot.scalar("SELECT indicator FROM point_items WHERE id = :i", i=item_id)
+    await member.send("/claim")
+    msg = await member.wait_reply()
+    await member.press_raw(msg.message_id, f"pt:0:ind:{indicator}")
+    msg = await member.wait_reply()
+    await member.press_raw(msg.message_id, f"pt:{item_id}:item")
+    await member.wait_reply()
+    await member.send(day.isoformat())
+    await member.wait_reply()
+    await member.send("2026")
+    confirm = await member.wait_reply()
+    await member.press_raw(confirm.message_id, "pt:0:ok")
+    await member.wait_reply()  # the receipt, to the member
+
+
+async def plain_items(bot: Harness, count: int) -> list[tuple[int, dict[str, str]]]:
+    """Items a member may claim without evidence, with their names by language."""
+    async with bot.uow() as svc:
+        rows = (
+            await svc.session.execute(
+                select(PointItem)
+                .where(
+                    PointItem.evidence_required.is_(False),
+                    PointItem.retired_at.is_(None),
+                    PointItem.block != PointBlock.BASE,
+                )
+                .order_by(PointItem.id)
+            )
+        ).scalars()
+        items = [(item.id, dict(item.names)) for item in rows]
+    assert len(items) >= count
+    return items[:count]
+
+
+@case("claim.review", "claim.decision", "points.revoke")
+async def points_case(bot: Harness) -> None:
+    sec = bot.user(1001, SECRETARY)
+    items = await plain_items(bot, 2)
+    member_id, _name = MEMBERS[0]
+    member = bot.user(member_id, _name)
+    for index, (sender, recipient) in enumerate(PAIRINGS):
+        where = f"{sender} → {recipient}"
+        # claim.review: the member (sender) declares, the secretary (recipient) reviews.
+        await set_locale(bot, member_id, sender)
+        await set_locale(bot, 1001, recipient)
+        for step, (item_id, names) in enumerate(items):
+            await claim(bot, member, item_id, date(2026, 5, 1 + index))
+            review = await sec.wait_reply()
+            check(review, recipient, f"claim.review {where}")
+            assert names[recipient] in (review.text or ""), (where, review.text)
+            # claim.decision: the secretary (sender) decides, the member (recipient) reads.
+            await set_locale(bot, 1001, sender)
+            await set_locale(bot, member_id, recipient)
+            claim_id = int(review.buttons[0][0].callback_data.split(":")[1])  # type: ignore[union-attr]
+            if step == 0:
+                await sec.press_raw(review.message_id, f"pt:{claim_id}:ap")
+                await sec.wait_callback_answer()
+            else:
+                await sec.press_raw(review.message_id, f"pt:{claim_id}:rj")
+                await sec.wait_callback_answer()
+                await sec.wait_reply()  # asks for the reason
+                await sec.send("2026")
+                await sec.wait_reply()
+            notice = await member.wait_reply()
+            check(notice, recipient, f"claim.decision {where}")
+            assert names[recipient] in (notice.text or ""), (where, notice.text)
+            if step == 0:
+                # points.revoke: the secretary revokes the approval.
+                await sec.send(f"/revoke {claim_id}")
+                await sec.wait_reply()
+                await sec.send("2026")
+                await sec.wait_reply()
+                revoked = await member.wait_reply()
+                check(revoked, recipient, f"points.revoke {where}")
+                assert names[recipient] in (revoked.text or ""), (where, revoked.text)
+            await set_locale(bot, member_id, sender)
+            await set_locale(bot, 1001, recipient)
+
+
+@case("points.ranking")
+async def ranking_case(bot: Harness) -> None:
+    sec = bot.user(1001, SECRETARY)
+    members = [bot.user(tid, name) for tid, name in MEMBERS[:3]]
+    for sender, recipient in PAIRINGS:
+        await set_locale(bot, 1001, sender)
+        for m in members:
+            await set_locale(bot, m.id, recipient)
+        await sec.send("/ranking")
+        await sec.wait_replies(3)  # photo, text (the secretary is ranked too), the answer
+        for m in members:
+            photo, ranking = await m.wait_replies(2)
+            assert photo.photo is not None
+            check(photo, recipient, f"ranking caption {sender} → {recipient}")
+            check(ranking, recipient, f"ranking {sender} → {recipient}")
+
+
+@case("points.digest")
+async def digest_case(bot: Harness) -> None:
+    """A periodic notice has no sender: only the recipient's language matters."""
+    member_id, name = MEMBERS[1]
+    member, sec = bot.user(member_id, name), bot.user(1001, SECRETARY)
+    items = await plain_items(bot, 1)
+    await claim(bot, member, items[0][0], date(2026, 5, 2))
+    await sec.wait_reply()
+    clock = bot.runtime.clock
+    assert isinstance(clock, FrozenClock)
+    for day, recipient in enumerate(SUPPORTED_LOCALES):
+        await set_locale(bot, 1001, recipient)
+        clock.set(datetime(2026, 5, 20 + day, 2, 0, tzinfo=UTC))
+        await run_overdue_digest(bot.app)
+        check(await sec.wait_reply(), recipient, f"overdue digest → {recipient}")
+
+
+@case("join.request", "join.decision")
+async def join_case(bot: Harness) -> None:
+    sec = bot.user(1001, SECRETARY)
+    code = bot.join_code  # type: ignore[attr-defined]
+    for index, (sender, recipient) in enumerate(PAIRINGS):
+        # join.request: a newcomer (sender, by Telegram's language) asks, the secretary reads.
+        await set_locale(bot, 1001, recipient)
+        newcomer = bot.user(3000 + index, NEWCOMER, language_code=LANGUAGE_CODE[sender])
+        await newcomer.send(f"/start {code}")
+        await newcomer.wait_reply()
+        request = await sec.wait_reply()
+        check(request, recipient, f"join.request {sender} → {recipient}")
+        # join.decision: the secretary (sender) approves, the newcomer (recipient) reads.
+        await set_locale(bot, 1001, sender)
+        await set_locale(bot, newcomer.id, recipient)
+        data = request.buttons[0][0].callback_data or ""
+        await sec.press_raw(request.message_id, data if index % 2 == 0 else _reject(data))
+        await sec.wait_callback_answer()
+        check(await newcomer.wait_reply(), recipient, f"join.decision {sender} → {recipient}")
+
+
+def _reject(approve: str) -> str:
+    prefix, request_id, *_rest = approve.split(":")
+    return f"{prefix}:{request_id}:no"
+
+
+@case("membership.transfer")
+async def transfer_case(bot: Harness) -> None:
+    sec = bot.user(1001, SECRETARY)
+    for index, (sender, recipient) in enumerate(PAIRINGS):
+        tid, name = MEMBERS[index]
+        await set_locale(bot, 1001, sender)
+        await set_locale(bot, tid, recipient)
+        person = await bot.scalar(
+            "SELECT person_id FROM telegram_accounts WHERE telegram_user_id = :t", t=tid
+        )
+        await sec.send("/transfer")
+        view = await sec.wait_reply()
+        await sec.press_raw(view.message_id, f"mb:{person}:tro")
+        await sec.wait_callback_answer()
+        check(await bot.user(tid, name).wait_reply(), recipient, f"transfer {sender} → {recipient}")
+
+
+async def test_every_covered_kind_has_a_case() -> None:
+    assert set(CASES) == set(COVERED), (
+        "a notice kind registered in tests/test_i18n_paths.py COVERED needs a case here"
+    )
+
+
+@pytest.mark.parametrize("name", sorted({fn.__name__ for fn in CASES.values()}))
+async def test_notice_in_the_recipients_language(world: Harness, name: str) -> None:
+    fn = next(f for f in CASES.values() if f.__name__ == name)
+    await fn(world)
