@@ -64,8 +64,8 @@ def case(*kinds: str) -> Callable[[Callable[[Harness], Awaitable[None]]], Callab
 async def world(tmp_path: Path, template_db: TemplateDatabase) -> AsyncIterator[Harness]:
     async with running_bot(tmp_path, template_db, clock=FrozenClock(NOW)) as harness:
         branch = await harness.create_branch(BRANCH, secretary_name=SECRETARY)
-        roster = "name,status,telegram_id\n" + "".join(
-            f"{name},正式党员,{tid}\n" for tid, name in MEMBERS
+        roster = "name,status,telegram_id,joined_on,fee_basis,monthly_income\n" + "".join(
+            f"{name},正式党员,{tid},2026-01-15,在职,4000\n" for tid, name in MEMBERS
         )
         await harness.import_roster(branch.join_code, roster)
         for tid, name in [(1001, SECRETARY), *MEMBERS]:
@@ -73,6 +73,7 @@ async def world(tmp_path: Path, template_db: TemplateDatabase) -> AsyncIterator[
             await user.send("/start")
             await user.wait_reply()
         harness.join_code = branch.join_code  # type: ignore[attr-defined]
+        harness.branch_id = branch.id  # type: ignore[attr-defined]
         yield harness
 
 
@@ -250,6 +251,97 @@ async def transfer_case(bot: Harness) -> None:
         await sec.press_raw(view.message_id, f"mb:{person}:tro")
         await sec.wait_callback_answer()
         check(await bot.user(tid, name).wait_reply(), recipient, f"transfer {sender} → {recipient}")
+
+
+async def person_of(bot: Harness, telegram_id: int) -> int:
+    return int(
+        await bot.scalar(
+            "SELECT person_id FROM telegram_accounts WHERE telegram_user_id = :t", t=telegram_id
+        )
+    )
+
+
+@case("fees.nudge", "fees.submission", "fees.decision")
+async def fees_case(bot: Harness) -> None:
+    sec = bot.user(1001, SECRETARY)
+    for index, (sender, recipient) in enumerate(PAIRINGS):
+        where = f"{sender} → {recipient}"
+        tid, name = MEMBERS[index]
+        member = bot.user(tid, name)
+        person = await person_of(bot, tid)
+        # fees.nudge: the secretary (sender) reminds one member (recipient).
+        await set_locale(bot, 1001, sender)
+        await set_locale(bot, tid, recipient)
+        await sec.send("/fees")
+        summary = await sec.wait_reply()
+        await sec.press_raw(summary.message_id, f"fee:{person}:remind")
+        await sec.wait_callback_answer()
+        nudge = await member.wait_reply()
+        check(nudge, recipient, f"fees.nudge {where}")
+        # fees.submission: the member (sender) reports a payment, the secretary reads it.
+        await set_locale(bot, tid, sender)
+        await set_locale(bot, 1001, recipient)
+        pay = nudge.buttons[0][0].callback_data or ""
+        await member.press_raw(nudge.message_id, pay)
+        prompt = await member.wait_reply()
+        await member.press_raw(prompt.message_id, "fee:0:submit")
+        await member.wait_reply()
+        report = await sec.wait_reply()
+        check(report, recipient, f"fees.submission {where}")
+        # fees.decision: the secretary (sender) confirms or queries; the member reads.
+        await set_locale(bot, 1001, sender)
+        await set_locale(bot, tid, recipient)
+        submission = (report.buttons[0][0].callback_data or "").split(":")[1]
+        if index % 2 == 0:
+            await sec.press_raw(report.message_id, f"fee:{submission}:ok")
+            await sec.wait_callback_answer()
+        else:
+            await sec.press_raw(report.message_id, f"fee:{submission}:ask")
+            await sec.wait_callback_answer()
+            await sec.wait_reply()
+            await sec.send("2026")
+            await sec.wait_reply()
+        check(await member.wait_reply(), recipient, f"fees.decision {where}")
+
+
+@case("fees.day", "fees.arrears")
+async def fee_tasks_case(bot: Harness) -> None:
+    """Periodic notices: no sender, each recipient in their own language."""
+    from handlers.fees import check_arrears, send_fee_day_notice
+    from domain.fee_rules import Month
+
+    people = [bot.user(tid, name) for tid, name in MEMBERS[: len(SUPPORTED_LOCALES)]]
+    for member, locale in zip(people, SUPPORTED_LOCALES, strict=True):
+        await set_locale(bot, member.id, locale)
+    await send_fee_day_notice(bot.app, bot.branch_id, Month(2026, 5))  # type: ignore[attr-defined]
+    for member, locale in zip(people, SUPPORTED_LOCALES, strict=True):
+        check(await member.wait_reply(), locale, f"fees.day → {locale}")
+    # Two committee members review too: one alert reaches three languages.
+    await bot.settled()
+    async with bot.runtime.db.session() as session:
+        for tid, _name in MEMBERS[:2]:
+            await session.execute(
+                text(
+                    "UPDATE memberships SET role = 'committee', can_review = true WHERE "
+                    "person_id = (SELECT person_id FROM telegram_accounts "
+                    "WHERE telegram_user_id = :t)"
+                ),
+                {"t": tid},
+            )
+        await session.commit()
+    reviewers = [bot.user(1001, SECRETARY), *people[:2]]
+    for reviewer, locale in zip(reviewers, SUPPORTED_LOCALES, strict=True):
+        await set_locale(bot, reviewer.id, locale)
+    clock = bot.runtime.clock
+    assert isinstance(clock, FrozenClock)
+    clock.set(datetime(2026, 9, 5, 2, 0, tzinfo=UTC))  # May to August unpaid
+    before = {r.id: len(r.inbox) for r in reviewers}
+    assert await check_arrears(bot.app) > 0
+    for reviewer, locale in zip(reviewers, SUPPORTED_LOCALES, strict=True):
+        alerts = reviewer.inbox[before[reviewer.id] :]
+        assert alerts, f"no arrears alert for {locale}"
+        for alert in alerts:
+            check(alert, locale, f"fees.arrears → {locale}")
 
 
 async def test_every_covered_kind_has_a_case() -> None:
