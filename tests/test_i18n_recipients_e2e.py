@@ -344,6 +344,65 @@ async def fee_tasks_case(bot: Harness) -> None:
             check(alert, locale, f"fees.arrears → {locale}")
 
 
+@case("reports.review", "reports.feedback", "reports.nudge")
+async def reports_case(bot: Harness) -> None:
+    sec = bot.user(1001, SECRETARY)
+    for index, (sender, recipient) in enumerate(PAIRINGS):
+        where = f"{sender} → {recipient}"
+        tid, name = MEMBERS[index]
+        member = bot.user(tid, name)
+        # reports.review: the member (sender) hands in, the secretary (recipient) reads.
+        await set_locale(bot, tid, sender)
+        await set_locale(bot, 1001, recipient)
+        await member.send("/report")
+        await member.wait_reply()
+        await member.send("2026")
+        part = await member.wait_reply()
+        await member.press_raw(part.message_id, "rp:0:submit")
+        await member.wait_callback_answer()
+        await member.wait_reply()
+        shown = await sec.wait_reply()
+        check(shown, recipient, f"reports.review {where}")
+        # reports.feedback: the secretary (sender) acknowledges and comments.
+        await set_locale(bot, 1001, sender)
+        await set_locale(bot, tid, recipient)
+        report_id = (shown.buttons[0][0].callback_data or "").split(":")[1]
+        await sec.press_raw(shown.message_id, f"rp:{report_id}:ack")
+        await sec.wait_callback_answer()
+        check(await member.wait_reply(), recipient, f"reports.feedback (read) {where}")
+        await sec.press_raw(shown.message_id, f"rp:{report_id}:comment")
+        await sec.wait_callback_answer()
+        await sec.wait_reply()
+        await sec.send("2026")
+        await sec.wait_reply()
+        check(await member.wait_reply(), recipient, f"reports.feedback (comment) {where}")
+    # reports.nudge: one probationary member owes the quarter's report; a day each round.
+    tid, name = MEMBERS[-1]
+    owing = bot.user(tid, name)
+    await bot.settled()
+    async with bot.runtime.db.session() as session:
+        await session.execute(
+            text(
+                "UPDATE persons SET status = 'probationary' WHERE id = "
+                "(SELECT person_id FROM telegram_accounts WHERE telegram_user_id = :t)"
+            ),
+            {"t": tid},
+        )
+        await session.commit()
+    clock = bot.runtime.clock
+    assert isinstance(clock, FrozenClock)
+    for index, (sender, recipient) in enumerate(PAIRINGS):
+        clock.set(datetime(2026, 5, 16 + index, 2, 0, tzinfo=UTC))
+        await set_locale(bot, 1001, sender)
+        await set_locale(bot, tid, recipient)
+        await sec.send("/reports")
+        view = await sec.wait_reply()
+        branch_id = bot.branch_id  # type: ignore[attr-defined]
+        await sec.press_raw(view.message_id, f"rp:{branch_id}:nudge:2026Q2")
+        await sec.wait_callback_answer()
+        check(await owing.wait_reply(), recipient, f"reports.nudge {sender} → {recipient}")
+
+
 async def test_every_covered_kind_has_a_case() -> None:
     assert set(CASES) == set(COVERED), (
         "a notice kind registered in tests/test_i18n_paths.py COVERED needs a case here"
