@@ -199,10 +199,12 @@ def _render_bodies(site: Site, functions: dict[tuple[str, str], ast.AST]) -> lis
         if (module, render.id) in functions:
             return [functions[(module, render.id)]]
         return []  # a parameter: its caller is checked where it is written
-    if isinstance(render, ast.Call) and isinstance(render.func, ast.Name):
-        # A factory (e.g. _close_report(result)): check the factory's body.
-        if (module, render.func.id) in functions:
-            return [functions[(module, render.func.id)]]
+    if (
+        isinstance(render, ast.Call)
+        and isinstance(render.func, ast.Name)
+        and (module, render.func.id) in functions
+    ):  # a factory (e.g. _close_report(result)): check the factory's body
+        return [functions[(module, render.func.id)]]
     return [render]
 
 

@@ -23,12 +23,15 @@ import pytest
 from sqlalchemy import select, text
 
 from domain.clock import FrozenClock
+from domain.fee_rules import Month
 from emulator import BotMessage, EmulatedUser
+from handlers.fees import check_arrears, send_fee_day_notice
 from handlers.points import run_overdue_digest
 from locales.i18n import EN, SUPPORTED_LOCALES, ZH_HANS, ZH_HANT
 from store.models.points import PointBlock, PointItem
 from tests.databases import TemplateDatabase
 from tests.harness import Harness, running_bot
+from tests.quiz_helpers import item_of
 from tests.script_check import assert_script
 from tests.test_i18n_paths import COVERED
 
@@ -307,9 +310,6 @@ async def fees_case(bot: Harness) -> None:
 @case("fees.day", "fees.arrears")
 async def fee_tasks_case(bot: Harness) -> None:
     """Periodic notices: no sender, each recipient in their own language."""
-    from handlers.fees import check_arrears, send_fee_day_notice
-    from domain.fee_rules import Month
-
     people = [bot.user(tid, name) for tid, name in MEMBERS[: len(SUPPORTED_LOCALES)]]
     for member, locale in zip(people, SUPPORTED_LOCALES, strict=True):
         await set_locale(bot, member.id, locale)
@@ -401,6 +401,65 @@ async def reports_case(bot: Harness) -> None:
         await sec.press_raw(view.message_id, f"rp:{branch_id}:nudge:2026Q2")
         await sec.wait_callback_answer()
         check(await owing.wait_reply(), recipient, f"reports.nudge {sender} → {recipient}")
+
+
+async def set_status(bot: Harness, telegram_id: int, status: str) -> None:
+    await bot.settled()
+    async with bot.runtime.db.session() as session:
+        await session.execute(
+            text(
+                "UPDATE persons SET status = :s WHERE id = "
+                "(SELECT person_id FROM telegram_accounts WHERE telegram_user_id = :t)"
+            ),
+            {"s": status, "t": telegram_id},
+        )
+        await session.commit()
+
+
+@case("quiz.invitation", "quiz.result")
+async def exam_case(bot: Harness) -> None:
+    sec = bot.user(1001, SECRETARY)
+    for index, (sender, recipient) in enumerate(PAIRINGS):
+        where = f"{sender} → {recipient}"
+        tid, name = MEMBERS[index]
+        examinee = bot.user(tid, name)
+        await set_status(bot, tid, "activist")  # the only one the exam is for
+        # quiz.invitation: the secretary (sender) schedules, the activist (recipient) reads.
+        await set_locale(bot, 1001, sender)
+        await set_locale(bot, tid, recipient)
+        await sec.send("/exam")
+        menu = await sec.wait_reply()
+        await sec.press_raw(menu.message_id, "ex:0:new")
+        await sec.wait_callback_answer()
+        await sec.wait_reply()
+        for answer in ("2026", "1", "10", "2026-05-15 2026-05-20"):
+            await sec.send(answer)
+            step = await sec.wait_reply()
+        await sec.press_raw(step.message_id, "ex:0:pass:80")
+        await sec.wait_callback_answer()
+        step = await sec.wait_reply()
+        await sec.press_raw(step.message_id, "ex:0:aud:activists")
+        await sec.wait_callback_answer()
+        await sec.wait_reply()
+        invite = await examinee.wait_reply()
+        check(invite, recipient, f"quiz.invitation {where}")
+        # quiz.result: the activist (sender) answers, the secretary (recipient) reads.
+        await set_locale(bot, tid, sender)
+        await set_locale(bot, 1001, recipient)
+        await examinee.press_raw(invite.message_id, invite.buttons[0][0].callback_data or "")
+        await examinee.wait_callback_answer()
+        question = await examinee.wait_reply()
+        item_id, kind, right = await item_of(bot, question)
+        if kind == "multiple":
+            await examinee.press_raw(question.message_id, f"ex:{item_id}:tog:{right[0]}")
+            await examinee.wait_callback_answer()
+            await examinee.press_raw(question.message_id, f"ex:{item_id}:done")
+        else:
+            await examinee.press_raw(question.message_id, f"ex:{item_id}:pick:{right[0]}")
+        await examinee.wait_callback_answer()
+        await examinee.wait_reply()  # the examinee's own result
+        check(await sec.wait_reply(), recipient, f"quiz.result {where}")
+        await set_status(bot, tid, "member")
 
 
 async def test_every_covered_kind_has_a_case() -> None:
