@@ -105,6 +105,8 @@ COVERED: dict[str, tuple[str, ...]] = {
     "reports.nudge": ("handlers/reports.py:_on_nudge",),
     "quiz.result": ("handlers/quiz.py:ctx_sender.send", "handlers/quiz.py:run_timers"),
     "quiz.invitation": ("handlers/quiz.py:_exam_audience",),
+    # Its own at-most-once sender (SENDERS), rendered with the recipient's Reader.
+    "reminders": ("scheduler/dispatcher.py:_send_one",),
 }
 
 

@@ -27,6 +27,7 @@ from domain.fee_rules import Month
 from emulator import BotMessage, EmulatedUser
 from handlers.fees import check_arrears, send_fee_day_notice
 from handlers.points import run_overdue_digest
+from scheduler.dispatcher import dispatch_due
 from locales.i18n import EN, SUPPORTED_LOCALES, ZH_HANS, ZH_HANT
 from store.models.points import PointBlock, PointItem
 from tests.databases import TemplateDatabase
@@ -64,7 +65,10 @@ def case(*kinds: str) -> Callable[[Callable[[Harness], Awaitable[None]]], Callab
 
 
 @pytest.fixture
-async def world(tmp_path: Path, template_db: TemplateDatabase) -> AsyncIterator[Harness]:
+async def world(
+    tmp_path: Path, template_db: TemplateDatabase, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Harness]:
+    monkeypatch.setenv("BRANCHBOT_REMINDER_TICK_SECONDS", "0")  # reminders when asked
     async with running_bot(tmp_path, template_db, clock=FrozenClock(NOW)) as harness:
         branch = await harness.create_branch(BRANCH, secretary_name=SECRETARY)
         roster = "name,status,telegram_id,joined_on,fee_basis,monthly_income\n" + "".join(
@@ -460,6 +464,23 @@ async def exam_case(bot: Harness) -> None:
         await examinee.wait_reply()  # the examinee's own result
         check(await sec.wait_reply(), recipient, f"quiz.result {where}")
         await set_status(bot, tid, "member")
+
+
+@case("reminders")
+async def reminders_case(bot: Harness) -> None:
+    """Reminders (scheduler/dispatcher.py, with the fee-day add-on): no sender."""
+    people = [bot.user(tid, name) for tid, name in MEMBERS[: len(SUPPORTED_LOCALES)]]
+    for member, locale in zip(people, SUPPORTED_LOCALES, strict=True):
+        await set_locale(bot, member.id, locale)
+    clock = bot.runtime.clock
+    assert isinstance(clock, FrozenClock)
+    clock.set(datetime(2026, 5, 21, 10, 0, tzinfo=UTC))  # the eve of the theme and fee days
+    report = await dispatch_due(bot.runtime, bot.app, clock.now())
+    assert report.sent > 0
+    for member, locale in zip(people, SUPPORTED_LOCALES, strict=True):
+        assert len(member.inbox) >= 3, f"no reminder for {locale}"  # /start, 2 reminders
+        for msg in member.inbox[1:]:
+            check(msg, locale, f"reminder → {locale}")
 
 
 async def test_every_covered_kind_has_a_case() -> None:
