@@ -27,8 +27,8 @@ from domain.fee_rules import Month
 from emulator import BotMessage, EmulatedUser
 from handlers.fees import check_arrears, send_fee_day_notice
 from handlers.points import run_overdue_digest
-from scheduler.dispatcher import dispatch_due
 from locales.i18n import EN, SUPPORTED_LOCALES, ZH_HANS, ZH_HANT
+from scheduler.dispatcher import dispatch_due
 from store.models.points import PointBlock, PointItem
 from tests.databases import TemplateDatabase
 from tests.harness import Harness, running_bot
