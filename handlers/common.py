@@ -32,6 +32,8 @@ Gettext = Callable[[str], str]
 Render = Callable[[Reader], tuple[str, InlineKeyboardMarkup | None]]
 #: One recipient's part of a broadcast: ``(text, stored photo id or None)`` messages.
 BroadcastRender = Callable[[Reader, int], list[tuple[str, int | None]]]
+#: Buttons under one recipient's last message of a broadcast, in their language.
+BroadcastMarkup = Callable[[Reader, int], InlineKeyboardMarkup | None]
 
 
 def esc(value: object) -> str:
@@ -400,17 +402,26 @@ async def notify(ctx: BranchContext, telegram_user_id: int, render: Render) -> N
 
 
 async def queue_broadcast(
-    svc: Services, telegram_user_ids: Sequence[int], render: BroadcastRender
+    svc: Services,
+    telegram_user_ids: Sequence[int],
+    render: BroadcastRender,
+    *,
+    markup: BroadcastMarkup | None = None,
 ) -> int:
     """Queue a broadcast in the ``deliveries`` outbox within this transaction, each
     recipient's messages rendered with that recipient's Reader (their languages read in
     one query). Drain it after the commit (``scheduler.deliveries.drain``). Returns the
-    number of messages queued."""
+    number of messages queued. ``markup`` (also rendered with the recipient's Reader)
+    goes under each recipient's last message, e.g. a "read" button."""
     readers = await readers_for(svc, telegram_user_ids)
     queued = 0
     for tid in telegram_user_ids:
-        for text, photo_id in render(readers[tid], tid):
-            await svc.deliveries.queue_now(tid, text, photo_id=photo_id)
+        messages = render(readers[tid], tid)
+        for index, (text, photo_id) in enumerate(messages):
+            buttons = markup(readers[tid], tid) if markup and index == len(messages) - 1 else None
+            await svc.deliveries.queue_now(
+                tid, text, photo_id=photo_id, reply_markup=buttons.to_dict() if buttons else None
+            )
             queued += 1
     return queued
 

@@ -22,6 +22,7 @@ from domain.organisation import (
     sort_rows,
 )
 from domain.periods import Quarter
+from domain.reader import Reader
 from domain.roles import Audience
 from handlers.callbacks import Callback, pattern
 from handlers.common import (
@@ -295,8 +296,8 @@ async def secretary_command(update: Update, ctx: BranchContext) -> None:
         ),
     )
 
-    def to_new(t: Gettext) -> tuple[str, InlineKeyboardMarkup | None]:
-        return t("You are now the secretary of {branch}.").format(
+    def to_new(r: Reader) -> tuple[str, InlineKeyboardMarkup | None]:
+        return r.gettext("You are now the secretary of {branch}.").format(
             branch=esc(change.branch_name)
         ), None
 
@@ -305,8 +306,8 @@ async def secretary_command(update: Update, ctx: BranchContext) -> None:
     if change.old_telegram_id is not None:
         old_id = change.old_telegram_id
 
-        def to_old(t: Gettext) -> tuple[str, InlineKeyboardMarkup | None]:
-            return t(
+        def to_old(r: Reader) -> tuple[str, InlineKeyboardMarkup | None]:
+            return r.gettext(
                 "{name} is now the secretary of {branch}; you stay a member of the branch."
             ).format(name=esc(change.new_name), branch=esc(change.branch_name)), None
 

@@ -16,6 +16,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 from bot.context import BranchApp, BranchContext
 from domain.errors import DomainError
 from domain.org_moves import MAX_NOTICE_CHARS, TransferInfo
+from domain.reader import Reader
 from handlers.callbacks import Callback, pattern
 from handlers.common import (
     Gettext,
@@ -25,13 +26,12 @@ from handlers.common import (
     edit,
     esc,
     keyboard,
-    locales_for,
     notify,
+    queue_broadcast,
     render_error,
     reply,
 )
 from handlers.registry import Registry, refresh_chat_menu
-from locales.i18n import translator
 from scheduler.deliveries import drain
 
 TRANSFER, NOTICE = "tr", "nt"
@@ -61,7 +61,7 @@ def _number(text: str) -> int | None:
 # -- /move ---------------------------------------------------------------------------------
 def _transfer_text(t: Gettext, info: TransferInfo) -> str:
     return t(
-        "<b>组织关系转接</b>\n{name} is to move from {source} to {target}. "
+        "<b>Membership transfer</b>\n{name} is to move from {source} to {target}. "
         "Do you take them into your branch?"
     ).format(name=esc(info.person_name), source=esc(info.from_branch), target=esc(info.to_branch))
 
@@ -97,12 +97,12 @@ async def move_command(update: Update, ctx: BranchContext) -> None:
         ),
     )
 
-    def render(t: Gettext) -> tuple[str, InlineKeyboardMarkup | None]:
-        return _transfer_text(t, info), keyboard(
+    def render(r: Reader) -> tuple[str, InlineKeyboardMarkup | None]:
+        return _transfer_text(r.gettext, info), keyboard(
             [
                 [
-                    button(t("✅ Take in"), Callback(TRANSFER, info.id, "ok")),
-                    button(t("✖ Decline"), Callback(TRANSFER, info.id, "no")),
+                    button(r.gettext("✅ Take in"), Callback(TRANSFER, info.id, "ok")),
+                    button(r.gettext("✖ Decline"), Callback(TRANSFER, info.id, "no")),
                 ]
             ]
         )
@@ -120,11 +120,11 @@ async def _decide(update: Update, ctx: BranchContext, cb: Callback, accept: bool
     await edit(update, _transfer_text(_, info) + "\n\n" + done)
     await answer_callback(update)
 
-    def to_admin(t: Gettext) -> tuple[str, InlineKeyboardMarkup | None]:
+    def to_admin(r: Reader) -> tuple[str, InlineKeyboardMarkup | None]:
         message = (
-            t("{target} took in {name} (from {source}).")
+            r.gettext("{target} took in {name} (from {source}).")
             if accept
-            else t("{target} declined to take in {name}.")
+            else r.gettext("{target} declined to take in {name}.")
         )
         return message.format(
             target=esc(info.to_branch), name=esc(info.person_name), source=esc(info.from_branch)
@@ -133,9 +133,9 @@ async def _decide(update: Update, ctx: BranchContext, cb: Callback, accept: bool
     await notify(ctx, info.requested_by, to_admin)
     if accept and info.member_telegram_id is not None:
 
-        def to_member(t: Gettext) -> tuple[str, InlineKeyboardMarkup | None]:
-            return t(
-                "Your Party membership (组织关系) was transferred from {source} to {target}."
+        def to_member(r: Reader) -> tuple[str, InlineKeyboardMarkup | None]:
+            return r.gettext(
+                "Your Party membership was transferred from {source} to {target}."
             ).format(source=esc(info.from_branch), target=esc(info.to_branch)), None
 
         await notify(ctx, info.member_telegram_id, to_member)
@@ -174,14 +174,17 @@ async def notice_command(update: Update, ctx: BranchContext) -> None:
     except DomainError as exc:
         await reply(update, ctx, render_error(ctx, exc))
         return
-    locales = await locales_for(ctx.svc.session, list(sent.recipients))
-    for telegram_id in sent.recipients:
-        t = translator(locales[telegram_id]).gettext
-        body = t("📢 <b>Notice</b> · {org}").format(org=esc(sent.organisation))
-        markup = keyboard([[button(t("✅ I have read it"), Callback(NOTICE, sent.id, "read"))]])
-        await ctx.svc.deliveries.queue_now(
-            telegram_id, body + "\n\n" + esc(text), reply_markup=markup.to_dict()
-        )
+    notice_id, organisation = sent.id, sent.organisation
+
+    def render(r: Reader, telegram_id: int) -> list[tuple[str, int | None]]:
+        head = r.gettext("📢 <b>Notice</b> · {org}").format(org=esc(organisation))
+        return [(head + "\n\n" + esc(text), None)]
+
+    def read_button(r: Reader, telegram_id: int) -> InlineKeyboardMarkup:
+        label = r.gettext("✅ I have read it")
+        return keyboard([[button(label, Callback(NOTICE, notice_id, "read"))]])
+
+    await queue_broadcast(ctx.svc, sent.recipients, render, markup=read_button)
     app = ctx.application
     ctx.after_commit(lambda: _drain_later(app))
     await reply(

@@ -79,6 +79,7 @@ TO_SELF: dict[str, str] = {
     "handlers/reports.py:export_reports": "the ZIP export, to whoever asked",
     "handlers/quiz.py:send_question": "the next question of the acting user's own quiz",
     "handlers/quiz.py:on_poll_answer": "a poll answer has no chat to reply in: notify self",
+    "handlers/org.py:_send_xlsx": "the oversight XLSX, to the administrator who asked",
 }
 
 #: Notice kinds (a message to another person) → the functions that send them. Each kind
@@ -107,6 +108,9 @@ COVERED: dict[str, tuple[str, ...]] = {
     "quiz.invitation": ("handlers/quiz.py:_exam_audience",),
     # Its own at-most-once sender (SENDERS), rendered with the recipient's Reader.
     "reminders": ("scheduler/dispatcher.py:_send_one",),
+    "org.secretary": ("handlers/org.py:secretary_command",),
+    "org.transfer": ("handlers/org_moves.py:move_command", "handlers/org_moves.py:_decide"),
+    "org.notice": ("handlers/org_moves.py:notice_command",),
 }
 
 

@@ -47,7 +47,7 @@ MEMBERS = [(2000 + n, name) for n, name in enumerate(
     ["李山", "朱文", "田中", "石正", "白云", "王平", "古月", "丁一", "方正", "江山"], start=1
 )]  # fmt: skip
 NEWCOMER = "高山"
-NAMES = [BRANCH, SECRETARY, NEWCOMER, *(name for _tid, name in MEMBERS)]
+NAMES = [BRANCH, SECRETARY, NEWCOMER, *(name for _tid, name in MEMBERS), "中心", "第二支部"]
 LANGUAGE_CODE = {ZH_HANS: "zh-hans", ZH_HANT: "zh-hant", EN: "en"}
 # 2026-05-15 10:00 in Beijing: the second quarter, claims for May are open.
 NOW = datetime(2026, 5, 15, 2, 0, tzinfo=UTC)
@@ -481,6 +481,98 @@ async def reminders_case(bot: Harness) -> None:
         assert len(member.inbox) >= 3, f"no reminder for {locale}"  # /start, 2 reminders
         for msg in member.inbox[1:]:
             check(msg, locale, f"reminder → {locale}")
+
+
+# -- the organisation level (党委 over the branch) -------------------------------------------
+ORG = "中心"  # written alike in both scripts (data, not translation)
+SECOND_BRANCH = "第二支部"
+ORG_ADMIN = (3001, "古月")
+
+
+async def _organisation(bot: Harness, second_branch: bool = False) -> EmulatedUser:
+    """The world's branch under an organisation whose administrator has started the bot
+    (and, if asked, a second branch with its secretary 1101)."""
+    async with bot.uow() as svc:
+        org = await svc.organisation.create(ORG, admin_telegram_id=ORG_ADMIN[0])
+        await svc.organisation.attach(org.id, bot.join_code)  # type: ignore[attr-defined]
+        if second_branch:
+            other = await svc.membership.create_branch(
+                SECOND_BRANCH, 1101, secretary_name=SECRETARY
+            )
+            await svc.organisation.attach(org.id, other.join_code)
+            bot.second_branch_id = other.id  # type: ignore[attr-defined]
+    admin = bot.user(*ORG_ADMIN)
+    await admin.send("/start")
+    await admin.wait_reply()
+    if second_branch:
+        receiving = bot.user(1101, SECRETARY)
+        await receiving.send("/start")
+        await receiving.wait_reply()
+    return admin
+
+
+@case("org.secretary")
+async def org_secretary_case(bot: Harness) -> None:
+    admin = await _organisation(bot)
+    previous = bot.user(1001, SECRETARY)
+    for index, (sender, recipient) in enumerate(PAIRINGS):
+        tid, name = MEMBERS[index]
+        member = bot.user(tid, name)
+        await set_locale(bot, ORG_ADMIN[0], sender)
+        await set_locale(bot, tid, recipient)
+        await set_locale(bot, previous.id, recipient)
+        await admin.send(f"/secretary {bot.branch_id} {tid}")  # type: ignore[attr-defined]
+        await admin.wait_reply()
+        where = f"{sender} → {recipient}"
+        check(await member.wait_reply(), recipient, f"org.secretary (new) {where}")
+        check(await previous.wait_reply(), recipient, f"org.secretary (old) {where}")
+        previous = member
+
+
+@case("org.transfer")
+async def org_transfer_case(bot: Harness) -> None:
+    admin = await _organisation(bot, second_branch=True)
+    receiving = bot.user(1101, SECRETARY)
+    target = bot.second_branch_id  # type: ignore[attr-defined]
+    for index, (sender, recipient) in enumerate(PAIRINGS):
+        tid, name = MEMBERS[index]
+        member = bot.user(tid, name)
+        where = f"{sender} → {recipient}"
+        await set_locale(bot, ORG_ADMIN[0], sender)
+        await set_locale(bot, 1101, recipient)
+        await set_locale(bot, tid, recipient)
+        await admin.send(f"/move {tid} {target}")
+        await admin.wait_reply()
+        ask = await receiving.wait_reply()
+        check(ask, recipient, f"org.transfer (request) {where}")
+        # The receiving secretary (sender now) takes them in: the member and the
+        # administrator read the outcome in their own languages.
+        await set_locale(bot, 1101, sender)
+        await set_locale(bot, ORG_ADMIN[0], recipient)
+        await receiving.press_raw(ask.message_id, ask.buttons[0][0].callback_data or "")
+        await receiving.wait_callback_answer()
+        check(await member.wait_reply(), recipient, f"org.transfer (member) {where}")
+        check(await admin.wait_reply(), recipient, f"org.transfer (admin) {where}")
+
+
+@case("org.notice")
+async def org_notice_case(bot: Harness) -> None:
+    admin = await _organisation(bot)
+    for index, (sender, recipient) in enumerate(PAIRINGS):
+        tid, name = MEMBERS[index]
+        member = bot.user(tid, name)
+        member.skip_pending()  # the earlier rounds' notices
+        await set_locale(bot, ORG_ADMIN[0], sender)
+        await set_locale(bot, tid, recipient)
+        await admin.send(f"/notice 2026-06-{index + 1:02d} 15:00")
+        await admin.wait_reply()
+        await bot.emu.wait_until(
+            lambda member=member, index=index: any(
+                f"2026-06-{index + 1:02d}" in (m.text or "") for m in member.inbox
+            )
+        )
+        notice = next(m for m in member.inbox if f"2026-06-{index + 1:02d}" in (m.text or ""))
+        check(notice, recipient, f"org.notice {sender} → {recipient}")
 
 
 async def test_every_covered_kind_has_a_case() -> None:
