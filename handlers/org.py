@@ -56,6 +56,17 @@ def register(app: BranchApp, registry: Registry) -> None:
         CallbackQueryHandler(button_router(PREFIX, {"view": _on_view}), pattern=pattern(PREFIX))
     )
     registry.command("dashboard", N_("Open the dashboard (charts)"), [Audience.REVIEWER], order=85)
+    registry.badge(_admin_badge)
+
+
+async def _admin_badge(ctx: BranchContext) -> str | None:
+    """In the menu of an organisation administrator: what they administer, and how."""
+    orgs = await ctx.svc.organisation.admin_orgs(ctx.viewer.telegram_user_id)
+    if not orgs:
+        return None
+    return ctx.gettext("You administer {orgs}: /org oversight, /notice, /move, /dashboard.").format(
+        orgs="、".join(esc(o.name) for o in orgs)
+    )
 
 
 async def _refuse(update: Update, ctx: BranchContext, error: DomainError) -> None:

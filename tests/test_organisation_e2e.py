@@ -153,6 +153,16 @@ async def test_admin_creates_branches_and_changes_a_secretary(bot: Harness) -> N
     seen = (await deputy.wait_reply()).text or ""
     assert "1 个支部总览" in seen and "神经内科党支部" in seen and "心内科" not in seen
 
+    # An administrator who is also a member sees what they administer in their menu.
+    async with bot.uow() as svc:
+        await svc.organisation.add_admin(org.id, 1101)
+    surgeon = bot.user(1101, "外科书记")
+    await surgeon.send("/start")
+    assert "您是人民医院党委的管理员：/org 总览" in ((await surgeon.wait_reply()).text or "")
+    li_menu = bot.user(1002, "李明")
+    await li_menu.send("/start")
+    assert "管理员" not in ((await li_menu.wait_reply()).text or "")
+
     # A new secretary for branch A: 李明; 王书记 stays a member without the rights.
     await admin.send(f"/secretary {a_id} 1002")
     assert (await admin.wait_reply()).text == "李明 现为心内科党支部书记。"
