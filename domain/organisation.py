@@ -369,6 +369,8 @@ class OrganisationService(Service):
     async def new_general(self, viewer: Viewer, name: str) -> OrgInfo:
         """A 党总支 under the viewer's organisation; the viewer administers it too."""
         parent = await self.home_org(viewer)
+        if parent.kind != OrgKind.COMMITTEE:
+            raise DomainError(N_("A general branch is set up under a Party committee."))
         return await self.create(name, kind=OrgKind.GENERAL, parent_id=parent.id, actor=viewer)
 
     async def new_branch(

@@ -152,6 +152,8 @@ async def test_admin_creates_branches_and_changes_a_secretary(bot: Harness) -> N
     await deputy.send("/org")
     seen = (await deputy.wait_reply()).text or ""
     assert "1 个支部总览" in seen and "神经内科党支部" in seen and "心内科" not in seen
+    await deputy.send("/newgeneral 下级总支")
+    assert (await deputy.wait_reply()).text == "党总支只能设在党委之下。"
 
     # An administrator who is also a member sees what they administer in their menu.
     async with bot.uow() as svc:
