@@ -71,6 +71,8 @@ LABELS = {
     "item": N_("Item"),
     "points": N_("Points"),
     "compare": N_("Branch comparison"),
+    "branch": N_("Branch"),
+    "reports_owed": N_("Reports owed"),
     "fee_rate": N_("Fees paid %"),
     "exam_rate": N_("Exam pass %"),
     "flags": N_("Flags"),

@@ -15,12 +15,14 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from sqlalchemy import select
 
 from bot.app import LOCAL_TOKEN
 from bot.webapp_auth import make_init_data
+from store.models import PointBlock, PointItem
 from tests.databases import TemplateDatabase
 from tests.harness import Harness, running_bot
-from tests.test_organisation_e2e import _world
+from tests.test_organisation_e2e import ADMIN, _world
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -115,6 +117,15 @@ async def test_secretary_sees_their_branch_and_forgeries_are_refused(
         month = svc.fees.current_month(await svc.fees._branch(a_id))
         paid = await svc.fees.submit(li, [month])
         await svc.fees.confirm(own, paid.id)
+        item = await svc.session.scalar(
+            select(PointItem.id).where(
+                PointItem.branch_id == a_id,
+                PointItem.points > 0,
+                PointItem.block != PointBlock.BASE,
+            )
+        )
+        assert item is not None and li.person_id is not None
+        await svc.points.direct_grant(own, person_id=li.person_id, item_id=item, reason="志愿服务")
     async with bot.uow() as svc:
         fees = await svc.fees.month_summary(own)
         scores = await svc.points.scores_for(own, await svc.points.default_quarter(own))
@@ -141,6 +152,15 @@ async def test_secretary_sees_their_branch_and_forgeries_are_refused(
         )
         assert background == "rgb(23, 33, 43)"
         assert browser.find_element(By.ID, "compare-section").is_displayed() is False
+        # The ledger: one entry (李明's); the search filters it in the page.
+        ledger = browser.find_elements(By.CSS_SELECTOR, "#ledger tbody tr")
+        assert [r.find_elements(By.TAG_NAME, "td")[1].text for r in ledger] == ["李明"]
+        search = browser.find_element(By.ID, "search")
+        search.send_keys("王书记")
+        assert _text(browser, "#ledger tbody") == "暂无内容。"
+        search.clear()
+        search.send_keys("李")
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#ledger tbody tr td")) == 4
 
     def refused(init_data: str, expected: str, name: str, query: str = "") -> None:
         state = _open(browser, bot, init_data, query)
@@ -160,3 +180,22 @@ async def test_secretary_sees_their_branch_and_forgeries_are_refused(
     )
     assert b_id != a_id
     assert await bot.scalar("SELECT count(*) FROM webapp_logins") == 2  # valid ones only
+
+    def administrator() -> None:
+        state = _open(browser, bot, make_init_data(LOCAL_TOKEN, ADMIN, "院党委"))
+        assert state == "ready", _text(browser, "#error")
+        rows = browser.find_elements(By.CSS_SELECTOR, "#compare tbody tr")
+        flagged = {
+            r.find_elements(By.TAG_NAME, "td")[0].text: r.get_attribute("class") for r in rows
+        }
+        assert flagged == {"心内科党支部": "flagged", "外科党支部": ""}
+        assert browser.execute_script("return !!Chart.getChart('compare-chart')") is True
+        assert not browser.find_element(By.ID, "branch-section").is_displayed()
+        surgery = next(r for r in rows if r.get_attribute("data-branch") == str(b_id))
+        surgery.find_element(By.TAG_NAME, "button").click()
+        WebDriverWait(browser, 10).until(
+            lambda d: d.find_element(By.ID, "branch-name").text.startswith("外科党支部")
+        )
+        _shot(browser, "dashboard-organisation")
+
+    await asyncio.to_thread(administrator)
