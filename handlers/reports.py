@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import date
 from functools import partial
@@ -31,6 +32,7 @@ from domain.reports import (
     ReportView,
     check_file,
     chunk_text,
+    copy_path,
     key_label,
     parse_period,
     period_label,
@@ -296,15 +298,22 @@ async def _download(ctx: BranchContext, file_id: str) -> bytes | None:
 async def _take_file(
     update: Update, ctx: BranchContext, incoming: IncomingFile, caption: str | None
 ) -> None:
+    quota = ctx.runtime.settings.report_quota
     try:
         check_file(incoming)
+        await ctx.svc.reports.check_quota(ctx.viewer, quota)
     except DomainError as exc:
         await reply(update, ctx, render_error(ctx, exc))
         return
     data = await _download(ctx, incoming.file_id)
     try:
         view = await ctx.svc.reports.submit_file(
-            ctx.viewer, incoming, data, ctx.runtime.settings.storage_dir, caption=caption
+            ctx.viewer,
+            incoming,
+            data,
+            ctx.runtime.settings.storage_dir,
+            caption=caption,
+            quota=quota,
         )
     except DomainError as exc:
         await reply(update, ctx, render_error(ctx, exc))
@@ -437,7 +446,10 @@ async def _on_submit(update: Update, ctx: BranchContext, cb: Callback) -> None:
             update, _("There is no report draft to submit. Send /report to start one."), alert=True
         )
         return
-    view = await ctx.svc.reports.submit_text(viewer, dialog.text_buffer or "")
+    # A refusal (empty, too long, over the quota) becomes an alert (button_router).
+    view = await ctx.svc.reports.submit_text(
+        viewer, dialog.text_buffer or "", quota=ctx.runtime.settings.report_quota
+    )
     await ctx.svc.dialogs.clear(viewer.telegram_user_id)
     await answer_callback(update, _("Submitted."))
     await _drop_markup(update)
@@ -744,43 +756,60 @@ async def export_reports(update: Update, ctx: BranchContext, args: list[str]) ->
         )
         return
     storage: Path = ctx.runtime.settings.storage_dir
-    files: dict[int, bytes] = {}
+    # Each file is read from its local copy while the ZIP is written (a temporary file):
+    # a period's files are never all in memory. A copy that is missing is fetched again
+    # from Telegram and kept.
+    paths: dict[int, Path] = {}
+    fetched: dict[int, bytes] = {}
     for report in reports:
         if report.kind == "text":
             continue
-        data = read_copy(storage, report.local_path)
-        if data is None and report.file_id:
+        path = copy_path(storage, report.local_path)
+        if path is None and report.file_id:
             data = await _download(ctx, report.file_id)
             if data is not None:
-                await ctx.svc.reports.store_copy(report.id, data, storage)
-        if data is not None:
-            files[report.id] = data
+                try:
+                    local = await ctx.svc.reports.store_copy(report.id, data, storage)
+                except OSError:
+                    log.exception("could not keep a copy of report %s", report.id)
+                    fetched[report.id] = data
+                else:
+                    path = copy_path(storage, local)
+                    if path is None:
+                        fetched[report.id] = data
+        if path is not None:
+            paths[report.id] = path
     zone = viewer.branch_timezone or "Asia/Shanghai"
-    content = build_zip(reports, period, lambda r: files.get(r.id), _, zone)
-    if len(content) > MAX_UPLOAD_BYTES:
-        await reply(
-            update,
-            ctx,
-            _(
-                "The export is too large to send through Telegram ({size} MB). The files are "
-                "kept in the bot's storage folder; please ask the administrator."
-            ).format(size=f"{len(content) / (1024 * 1024):.1f}"),
+    with tempfile.TemporaryFile(prefix="reports-", suffix=".zip") as out:
+        build_zip(reports, period, lambda r: paths.get(r.id) or fetched.get(r.id), _, zone, out)
+        size = out.tell()
+        if size > MAX_UPLOAD_BYTES:
+            await reply(
+                update,
+                ctx,
+                _(
+                    "The export is too large to send through Telegram ({size} MB). The files "
+                    "are kept in the bot's storage folder; please ask the administrator."
+                ).format(size=f"{size / (1024 * 1024):.1f}"),
+            )
+            return
+        out.seek(0)
+        chat = update.effective_chat
+        assert chat is not None
+        missing = sum(
+            1 for r in reports if r.kind != "text" and r.id not in paths and r.id not in fetched
         )
-        return
-    chat = update.effective_chat
-    assert chat is not None
-    missing = sum(1 for r in reports if r.kind != "text" and r.id not in files)
-    caption = ctx.ngettext(
-        "Thought reports — {period}: {n} report.",
-        "Thought reports — {period}: {n} reports.",
-        len(reports),
-    ).format(period=period_label(period, _), n=len(reports))
-    if missing:
-        caption += " " + _("{n} file(s) could not be fetched.").format(n=missing)
-    await ctx.bot.send_document(
-        chat.id,
-        content,
-        filename=f"thought-reports-{period.key}.zip",
-        caption=caption,
-        parse_mode=ParseMode.HTML,
-    )
+        caption = ctx.ngettext(
+            "Thought reports — {period}: {n} report.",
+            "Thought reports — {period}: {n} reports.",
+            len(reports),
+        ).format(period=period_label(period, _), n=len(reports))
+        if missing:
+            caption += " " + _("{n} file(s) could not be fetched.").format(n=missing)
+        await ctx.bot.send_document(
+            chat.id,
+            out,
+            filename=f"thought-reports-{period.key}.zip",
+            caption=caption,
+            parse_mode=ParseMode.HTML,
+        )
