@@ -24,6 +24,7 @@ from domain.errors import Conflict, DomainError, NotAllowed, NotFound
 from domain.periods import HalfYear, Quarter, local_today
 from domain.review import ensure_not_author
 from domain.roles import PersonStatus
+from domain.texts import chunk_plain
 from domain.viewer import Viewer
 from locales.i18n import N_
 from store import repositories as repo
@@ -179,18 +180,9 @@ def content_matches(ext: str, data: bytes) -> bool:
 
 
 def chunk_text(text: str, size: int) -> list[str]:
-    """Cut ``text`` into pieces of at most ``size`` characters that join back to it,
-    breaking after a line break when one falls in the second half of a piece."""
-    chunks: list[str] = []
-    rest = text
-    while len(rest) > size:
-        cut = rest.rfind("\n", size // 2, size)
-        cut = cut + 1 if cut != -1 else size
-        chunks.append(rest[:cut])
-        rest = rest[cut:]
-    if rest or not chunks:
-        chunks.append(rest)
-    return chunks
+    """Cut ``text`` into pieces of at most ``size`` UTF-16 units (as Telegram counts)
+    that join back to it, breaking after a line break in the second half of a piece."""
+    return chunk_plain(text, size)
 
 
 def safe_name(text: str, limit: int = 60) -> str:

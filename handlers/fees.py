@@ -41,12 +41,14 @@ from handlers.common import (
     answer_callback,
     button,
     button_router,
+    caption,
     esc,
     keyboard,
     locale_for,
     paged_rows,
     render_error,
     reply,
+    send_captioned,
 )
 from handlers.dialog import DialogRouter
 from handlers.registry import Registry
@@ -276,13 +278,17 @@ async def deliver(
     text, markup = render(translator(locale).gettext)
     try:
         if photo is not None:
-            sent: Message = await bot.send_photo(
-                telegram_user_id,
-                photo=photo,
-                caption=text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-            )
+
+            def media(caption: str, buttons: InlineKeyboardMarkup | None) -> Any:
+                return bot.send_photo(
+                    telegram_user_id,
+                    photo=photo,
+                    caption=caption,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=buttons,
+                )
+
+            sent: Message = await send_captioned(bot, telegram_user_id, text, markup, media)
         else:
             sent = await bot.send_message(
                 telegram_user_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
@@ -303,7 +309,9 @@ async def _edit(update: Update, text: str) -> None:
     message = query.message
     with contextlib.suppress(TelegramError):
         if isinstance(message, Message) and message.photo:
-            await query.edit_message_caption(text, parse_mode=ParseMode.HTML, reply_markup=None)
+            await query.edit_message_caption(
+                caption(text), parse_mode=ParseMode.HTML, reply_markup=None
+            )
         else:
             await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=None)
 
@@ -584,7 +592,7 @@ async def query_step(update: Update, ctx: BranchContext, dialog: Dialog) -> None
         with contextlib.suppress(TelegramError):
             if dialog.data.get("photo"):
                 await ctx.bot.edit_message_caption(
-                    chat_id=chat.id, message_id=int(message_id), caption=outcome,
+                    chat_id=chat.id, message_id=int(message_id), caption=caption(outcome),
                     parse_mode=ParseMode.HTML, reply_markup=None,
                 )  # fmt: skip
             else:

@@ -43,9 +43,11 @@ from domain.roles import Audience
 from domain.services import Services
 from handlers.callbacks import Callback, parse, pattern
 from handlers.common import (
+    TEXT_LIMIT,
     Gettext,
     answer_callback,
     button,
+    caption,
     edit,
     esc,
     keyboard,
@@ -55,6 +57,9 @@ from handlers.common import (
     paged_rows,
     render_error,
     reply,
+    send_captioned,
+    split_text,
+    truncate_html,
 )
 from handlers.dialog import DialogRouter
 from handlers.registry import Registry
@@ -528,26 +533,28 @@ async def send_review(ctx: BranchContext, telegram_user_id: int, claim: ClaimInf
     t = translator(locale).gettext
     text, markup = review_text(t, claim, locale), review_markup(t, claim.id)
     try:
-        if claim.evidence_kind == "photo" and claim.evidence_file_id:
-            await ctx.bot.send_photo(
-                telegram_user_id,
-                claim.evidence_file_id,
-                caption=text[:1024],
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-            )
-        elif claim.evidence_kind == "document" and claim.evidence_file_id:
-            await ctx.bot.send_document(
-                telegram_user_id,
-                claim.evidence_file_id,
-                caption=text[:1024],
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-            )
+        file_id = claim.evidence_file_id
+        if claim.evidence_kind in ("photo", "document") and file_id:
+            send = ctx.bot.send_photo if claim.evidence_kind == "photo" else ctx.bot.send_document
+
+            def media(caption: str, buttons: InlineKeyboardMarkup | None) -> Any:
+                return send(
+                    telegram_user_id,
+                    file_id,
+                    caption=caption,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=buttons,
+                )
+
+            await send_captioned(ctx.bot, telegram_user_id, text, markup, media)
         else:
-            await ctx.bot.send_message(
-                telegram_user_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
-            )
+            for index, part in enumerate(parts := split_text(text)):
+                await ctx.bot.send_message(
+                    telegram_user_id,
+                    part,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup if index == len(parts) - 1 else None,
+                )
     except Forbidden as exc:
         log.warning("cannot message reviewer %s: %s", telegram_user_id, exc)
         await ctx.svc.membership.mark_blocked(telegram_user_id)
@@ -568,13 +575,13 @@ async def _edit_review(
             await ctx.bot.edit_message_caption(
                 chat_id=chat_id,
                 message_id=message_id,
-                caption=text[:1024],
+                caption=caption(text),
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
             )
         else:
             await ctx.bot.edit_message_text(
-                text,
+                truncate_html(text, TEXT_LIMIT),
                 chat_id=chat_id,
                 message_id=message_id,
                 parse_mode=ParseMode.HTML,

@@ -19,6 +19,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BranchApp, BranchContext
+from domain import sheets
 from domain.dialogs import Dialog
 from domain.errors import DomainError, NotAllowed, NotFound
 from domain.periods import Quarter
@@ -53,6 +54,7 @@ from handlers.common import (
     notify,
     render_error,
     reply,
+    send_captioned,
 )
 from handlers.dialog import DialogRouter
 from handlers.registry import Registry
@@ -412,11 +414,11 @@ async def send_for_review(ctx: BranchContext, telegram_user_id: int, view: Repor
         return
     caption = header
     if view.text:
-        caption += "\n" + t("Note: {note}").format(note=esc(view.text[:500]))
+        caption += "\n" + t("Note: {note}").format(note=esc(view.text))
     storage = ctx.runtime.settings.storage_dir
 
-    async def send_file() -> Message:
-        kwargs = {"caption": caption, "parse_mode": ParseMode.HTML, "reply_markup": markup}
+    async def media(text: str, buttons: InlineKeyboardMarkup | None) -> Message:
+        kwargs = {"caption": text, "parse_mode": ParseMode.HTML, "reply_markup": buttons}
         try:
             if view.kind == "photo":
                 return await bot.send_photo(telegram_user_id, view.file_id or "", **kwargs)  # type: ignore[arg-type]
@@ -429,9 +431,13 @@ async def send_for_review(ctx: BranchContext, telegram_user_id: int, view: Repor
             return await bot.send_document(
                 telegram_user_id,
                 data,
-                filename=view.file_name or "report",
+                filename=sheets.zip_name(view.file_name or "report", 120, default="report"),
                 **kwargs,  # type: ignore[arg-type]
             )
+
+    async def send_file() -> Message:
+        # A long note (emoji count double) follows as a message: never refused, never lost.
+        return await send_captioned(bot, telegram_user_id, caption, markup, media)
 
     await _guarded(ctx, telegram_user_id, send_file)
 
