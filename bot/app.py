@@ -23,6 +23,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 from bot.context import CURRENT_SCOPE, BranchApp, BranchContext, UpdateScope
+from bot.flood import FLOOD_NOTICE, FloodThrottle
 from bot.limiter import RetryingRateLimiter
 from bot.logs import log_context
 from bot.runtime import Runtime
@@ -42,6 +43,7 @@ from handlers import (
     reports,
     start,
 )
+from handlers.common import locale_for
 from handlers.dialog import DialogRouter
 from handlers.registry import (
     MEMBER_MENU,
@@ -50,7 +52,7 @@ from handlers.registry import (
     bot_commands,
     publish_chat_menu,
 )
-from locales.i18n import EN, ZH_HANS, negotiate_locale
+from locales.i18n import EN, ZH_HANS, negotiate_locale, translator
 from scheduler.deliveries import deliver_due
 from scheduler.leader import LeaderLease
 from store.models import ProcessedUpdate
@@ -112,8 +114,34 @@ class BranchApplication(Application[Any, Any, Any, Any, Any, Any]):
             user_id=update.effective_user.id if update.effective_user else None,
             chat_id=update.effective_chat.id if update.effective_chat else None,
         ):
+            if not await self._admit(update):
+                return
             await self._process_in_transaction(update)
             log.debug("update handled")
+
+    async def _admit(self, update: Update) -> bool:
+        """The flood throttle (``bot.flood``): an update from a user over their rate is
+        dropped before any database work; the user is told once, in the background."""
+        throttle: FloodThrottle = self.bot_data["flood"]
+        user = update.effective_user
+        if user is None or user.is_bot or await throttle.admit(user.id):
+            return True
+        log.info("update %s from user %s dropped (flood)", update.update_id, user.id)
+        if throttle.should_warn(user.id):
+            self.create_task(self._flood_notice(user.id, user.language_code))
+        return False
+
+    async def _flood_notice(self, user_id: int, language_code: str | None) -> None:
+        try:
+            async with self.runtime.db.session() as session:
+                locale = await locale_for(session, user_id)
+        except Exception:
+            log.exception("could not read the language of user %s", user_id)
+            locale = negotiate_locale(language_code)
+        try:
+            await self.bot.send_message(user_id, translator(locale).gettext(FLOOD_NOTICE))
+        except TelegramError as exc:
+            log.info("flood notice to %s not sent: %s", user_id, exc)
 
     async def _process_in_transaction(self, update: Update) -> None:
         runtime = self.runtime
@@ -228,6 +256,7 @@ def build_application(
     app.bot_data["registry"] = registry
     app.bot_data["dialogs"] = DialogRouter()
     app.bot_data["leader"] = LeaderLease(runtime)
+    app.bot_data["flood"] = FloodThrottle(settings.flood_burst, settings.flood_period)
     for module in (*FEATURES, *FALLBACKS):
         module.register(app, registry)
     registry.periodic("deliveries", timedelta(seconds=15), deliver_due)

@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     report_quota: int = Field(default=10, ge=1, le=1000, alias="BRANCHBOT_REPORT_QUOTA")
     #: Flood throttle: updates one user may send in ``flood_period`` seconds; beyond it
     #: their updates are dropped (told once) so that other users are still served.
-    flood_burst: int = Field(default=30, ge=1, le=10_000, alias="BRANCHBOT_FLOOD_BURST")
+    flood_burst: int = Field(default=40, ge=1, le=10_000_000, alias="BRANCHBOT_FLOOD_BURST")
     flood_period: float = Field(default=60.0, gt=0.0, le=3600.0, alias="BRANCHBOT_FLOOD_PERIOD")
 
     @field_validator("telegram_bot_token")

@@ -1,3 +1,4 @@
+# i18n-domain: safety
 """The one rule every review follows: nobody decides their own case.
 
 A point claim, a fee payment report and a thought report are each reviewed by someone
