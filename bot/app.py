@@ -128,20 +128,22 @@ class BranchApplication(Application[Any, Any, Any, Any, Any, Any]):
             return True
         log.info("update %s from user %s dropped (flood)", update.update_id, user.id)
         if throttle.should_warn(user.id):
-            self.create_task(self._flood_notice(user.id, user.language_code))
+            self.create_task(self._flood_notice(user.id))
         return False
 
-    async def _flood_notice(self, user_id: int, language_code: str | None) -> None:
+    async def _flood_notice(self, user_id: int) -> None:
+        """Tell a flooder once, in their language; a notice Telegram does not take now
+        (their chat is over its pace) is queued for the delivery task."""
         try:
-            async with self.runtime.db.session() as session:
-                locale = await locale_for(session, user_id)
+            async with self.runtime.unit_of_work() as svc:
+                text = translator(await locale_for(svc.session, user_id)).gettext(FLOOD_NOTICE)
+                try:
+                    await self.bot.send_message(user_id, text)
+                except TelegramError as exc:
+                    log.info("flood notice to %s queued: %s", user_id, exc)
+                    await svc.deliveries.queue(user_id, text, None, str(exc))
         except Exception:
-            log.exception("could not read the language of user %s", user_id)
-            locale = negotiate_locale(language_code)
-        try:
-            await self.bot.send_message(user_id, translator(locale).gettext(FLOOD_NOTICE))
-        except TelegramError as exc:
-            log.info("flood notice to %s not sent: %s", user_id, exc)
+            log.exception("could not tell user %s to slow down", user_id)
 
     async def _process_in_transaction(self, update: Update) -> None:
         runtime = self.runtime
@@ -247,8 +249,10 @@ def build_application(
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    throttle = FloodThrottle(settings.flood_burst, settings.flood_period)
     if rate_limiter:
         limiter = RetryingRateLimiter(max_retries=3, backoff=settings.retry_backoff)
+        limiter.impatient = throttle.is_hot
         builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
     app: BranchApp = builder.build()
     registry = Registry()
@@ -256,7 +260,7 @@ def build_application(
     app.bot_data["registry"] = registry
     app.bot_data["dialogs"] = DialogRouter()
     app.bot_data["leader"] = LeaderLease(runtime)
-    app.bot_data["flood"] = FloodThrottle(settings.flood_burst, settings.flood_period)
+    app.bot_data["flood"] = throttle
     for module in (*FEATURES, *FALLBACKS):
         module.register(app, registry)
     registry.periodic("deliveries", timedelta(seconds=15), deliver_due)

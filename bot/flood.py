@@ -27,6 +27,9 @@ FLOOD_NOTICE = N_(
     "moment. Please wait a minute, then send your last message again."
 )
 
+#: Updates in the bucket from which a user is "hot" (Telegram's per-chat burst).
+HOT = 3
+
 #: Buckets kept at most; the least recently seen are forgotten first.
 MAX_USERS = 10_000
 
@@ -46,6 +49,12 @@ class FloodThrottle:
         self.period = period
         self.max_users = max_users
         self._users: OrderedDict[int, _Entry] = OrderedDict()
+        self.dropped = 0
+
+    def reset(self, burst: int, period: float) -> None:
+        """New limits; every user starts with an empty bucket."""
+        self.burst, self.period = burst, period
+        self._users.clear()
         self.dropped = 0
 
     def _entry(self, user_id: int) -> _Entry:
@@ -69,6 +78,12 @@ class FloodThrottle:
             return True
         self.dropped += 1
         return False
+
+    def is_hot(self, user_id: int) -> bool:
+        """True while this user has sent more than Telegram's per-chat burst (about 3
+        messages) faster than they drain: replies to them must not wait out a 429."""
+        entry = self._users.get(user_id)
+        return entry is not None and not entry.limiter.has_capacity(max(1, self.burst - HOT))
 
     def should_warn(self, user_id: int) -> bool:
         """True once per streak of dropped updates (then False until one is admitted)."""
