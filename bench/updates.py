@@ -153,6 +153,7 @@ async def run(
     from bot.runtime import Runtime
     from domain.clock import FrozenClock
     from domain.periods import Quarter
+    from domain.reader import Reader
     from domain.services import Services
     from emulator import BotAPIEmulator
     from handlers.points import review_markup, review_text
@@ -238,7 +239,7 @@ async def run(
                 for claim in claims:
                     sent = await app.bot.send_message(
                         SECRETARY_TG,
-                        review_text(t, claim, "zh_Hans"),
+                        review_text(Reader.of("zh_Hans"), claim),
                         parse_mode=ParseMode.HTML,
                         reply_markup=review_markup(t, claim.id),
                     )
