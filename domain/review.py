@@ -15,6 +15,12 @@ from locales.i18n import N_
 
 #: The refusal, whatever is reviewed.
 OWN_CASE = N_("You cannot review your own submission; another reviewer will.")
+#: Told to the author when what they handed in could be sent to no reviewer (all
+#: blocked the bot, Telegram refused…): the first answer said they had been told.
+UNREACHED = N_(
+    "⚠️ Correction: I could not pass this on to any reviewer just now. It is saved and "
+    "waits for them: they will find it among the items to review."
+)
 
 
 async def ensure_not_author(

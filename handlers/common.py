@@ -17,6 +17,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot.context import CURRENT_SCOPE, BranchContext
 from domain.errors import DomainError, NotAllowed, NotFound
 from domain.reader import Reader
+from domain.review import UNREACHED
 from domain.texts import CAPTION_LIMIT, fits
 from domain.texts import TEXT_LIMIT as TEXT_LIMIT  # re-exported
 from domain.texts import split_text as split_text  # re-exported
@@ -199,6 +200,25 @@ async def send_captioned(
             reply_markup=markup if index == len(parts) - 1 else None,
         )
     return sent
+
+
+def forward_to_reviewers(
+    ctx: BranchContext, sends: Sequence[Callable[[], Awaitable[bool]]]
+) -> None:
+    """Once this update committed, run each reviewer's send (True: delivered). When none
+    was delivered, the acting user — who was told the reviewers had it — is told the
+    truth (``domain.review.UNREACHED``): their submission is kept and waits."""
+    viewer = ctx.viewer
+
+    async def run() -> None:
+        reached = 0
+        for send in sends:
+            if await send():
+                reached += 1
+        if not reached:
+            await send_html(ctx, viewer.telegram_user_id, ctx.gettext(UNREACHED))
+
+    ctx.after_commit(run)
 
 
 def caption(text: str) -> str:

@@ -50,6 +50,7 @@ from handlers.common import (
     button,
     button_router,
     esc,
+    forward_to_reviewers,
     keyboard,
     notify,
     reader_for,
@@ -337,9 +338,10 @@ async def _confirm_and_forward(update: Update, ctx: BranchContext, view: ReportV
     if status.required and status.outstanding:
         lines.extend(_status_lines(status, _)[-len(status.outstanding) - 1 :])
     await reply(update, ctx, "\n".join(lines))
-    for reviewer in await ctx.svc.reports.reviewers(view.branch_id, exclude_person=view.person_id):
-        # Once the report is committed: the buttons name it.
-        ctx.after_commit(partial(send_for_review, ctx, reviewer, view))
+    # Once the report is committed (the buttons name it); the member is told if no
+    # reviewer could be reached after all.
+    reviewers = await ctx.svc.reports.reviewers(view.branch_id, exclude_person=view.person_id)
+    forward_to_reviewers(ctx, [partial(send_for_review, ctx, r, view) for r in reviewers])
 
 
 # -- showing a report to a reviewer ---------------------------------------------------------
@@ -384,7 +386,7 @@ async def _guarded(
     return None
 
 
-async def send_for_review(ctx: BranchContext, telegram_user_id: int, view: ReportView) -> None:
+async def send_for_review(ctx: BranchContext, telegram_user_id: int, view: ReportView) -> bool:
     """Show a report to one reviewer, in their language, with Acknowledge / Comment."""
     reader = await reader_for(ctx.svc, telegram_user_id)  # the recipient's language
     t = reader.gettext
@@ -412,8 +414,8 @@ async def send_for_review(ctx: BranchContext, telegram_user_id: int, view: Repor
                 )
 
             if await _guarded(ctx, telegram_user_id, send) is None:
-                return
-        return
+                return False
+        return True
     caption = header
     if view.text:
         caption += "\n" + t("Note: {note}").format(note=esc(view.text))
@@ -441,7 +443,7 @@ async def send_for_review(ctx: BranchContext, telegram_user_id: int, view: Repor
         # A long note (emoji count double) follows as a message: never refused, never lost.
         return await send_captioned(bot, telegram_user_id, caption, markup, media)
 
-    await _guarded(ctx, telegram_user_id, send_file)
+    return await _guarded(ctx, telegram_user_id, send_file) is not None
 
 
 # -- buttons --------------------------------------------------------------------------------

@@ -348,3 +348,15 @@ async def test_a_flood_from_one_user_does_not_hold_up_the_others(pbot: Harness) 
     handled = await pbot.scalar("SELECT count(*) FROM processed_updates")
     assert throttle.dropped >= 250
     assert handled <= 20 + burst + 5  # set-up updates + the admitted part of the flood
+
+
+async def test_the_member_is_told_when_no_reviewer_could_be_reached(pbot: Harness) -> None:
+    users = await hostile_branch(pbot)
+    for reviewer in (users["sec"], users["zhao"]):
+        reviewer.block()
+    receipt = await claim(users["bell"], "讲授微党课")
+    assert "申报已提交" in receipt
+    correction = await users["bell"].wait_reply()  # was: only "I will tell you the decision"
+    assert "未能转交给任何审核人" in correction.text
+    await pbot.settled()
+    assert await pbot.scalar("SELECT status FROM point_claims") == "pending"  # kept
