@@ -84,6 +84,8 @@ TO_SELF: dict[str, str] = {
     "handlers/quiz.py:on_poll_answer": "a poll answer has no chat to reply in: notify self",
     "bot/app.py:BranchApplication._flood_notice": "the flood notice, to the flooder in their "
     "own stored language (no update scope: the update was dropped)",
+    "handlers/common.py:forward_to_reviewers.run": "the correction to the acting member when "
+    "no reviewer could be reached (their own language)",
 }
 
 #: Notice kinds (a message to another person) → the functions that send them. Each kind
