@@ -360,3 +360,20 @@ async def test_the_member_is_told_when_no_reviewer_could_be_reached(pbot: Harnes
     assert "未能转交给任何审核人" in correction.text
     await pbot.settled()
     assert await pbot.scalar("SELECT status FROM point_claims") == "pending"  # kept
+
+
+async def test_fee_export_with_hostile_names(tmp_path: Path, template_db: TemplateDatabase) -> None:
+    async with running_bot(tmp_path, template_db, clock=FrozenClock(FEE_DAY)) as bot:
+        branch = await bot.create_branch()
+        await bot.import_roster(
+            branch.join_code,
+            "name,status,telegram_id,joined_on,fee_basis,monthly_income\n"
+            f"{BELL},正式党员,2001,2001-07-01,在职,4000\n"
+            f"{FORMULA},正式党员,2002,2001-07-01,在职,6000\n",
+        )
+        sec = await started(bot, 1001, "王书记")
+        await sec.send("/export fees 2026")
+        doc = await sec.wait_reply()
+        assert doc.document is not None, doc.text  # was: 系统出了点问题
+        values = cells(doc.document[2])
+        assert "张三" in values and "'" + FORMULA in values
