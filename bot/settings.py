@@ -52,6 +52,14 @@ class Settings(BaseSettings):
     webapp_listen: str | None = Field(default=None, alias="BRANCHBOT_WEBAPP_LISTEN")
     webapp_url: str | None = Field(default=None, alias="BRANCHBOT_WEBAPP_URL")
     webapp_max_age: int = Field(default=3600, ge=30, le=86400, alias="BRANCHBOT_WEBAPP_MAX_AGE")
+    #: Thought reports (texts and files) one member may hand in for one period.
+    report_quota: int = Field(default=10, ge=1, le=1000, alias="BRANCHBOT_REPORT_QUOTA")
+    #: Flood throttle (a leaky bucket per user): ``flood_burst`` updates at once, then one
+    #: every ``flood_period / flood_burst`` seconds (10 / 20 s: one every 2 s, within
+    #: Telegram's pace of about one reply a second per chat, so replies to a fast user do
+    #: not queue); beyond it their updates are dropped (told once), others are served.
+    flood_burst: int = Field(default=10, ge=1, le=10_000_000, alias="BRANCHBOT_FLOOD_BURST")
+    flood_period: float = Field(default=20.0, gt=0.0, le=3600.0, alias="BRANCHBOT_FLOOD_PERIOD")
 
     @field_validator("telegram_bot_token")
     @classmethod
