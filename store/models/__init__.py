@@ -22,6 +22,14 @@ from store.models.fees import (
     FeeSubmissionMonth,
 )
 from store.models.ops import Delivery, DeliveryFile, Lease
+from store.models.pipeline import (
+    PersonStatusHistory,
+    PipelineBallot,
+    PipelineCase,
+    PipelineNotice,
+    PipelinePoll,
+    PipelineStep,
+)
 from store.models.points import (
     ClaimStatus,
     LedgerEntry,
@@ -66,6 +74,12 @@ __all__ = [
     "Membership",
     "Organisation",
     "Person",
+    "PersonStatusHistory",
+    "PipelineBallot",
+    "PipelineCase",
+    "PipelineNotice",
+    "PipelinePoll",
+    "PipelineStep",
     "PointBlock",
     "PointClaim",
     "PointItem",
