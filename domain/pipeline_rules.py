@@ -297,7 +297,8 @@ def window(code: str, facts: CaseFacts) -> Window:
             facts.notice_end["notice"] + timedelta(days=1),
             None,
             N_(
-                "Too early: the public notice ends {end}, the pre-review is possible from {earliest}."
+                "Too early: the public notice ends {end}, "
+                "the pre-review is possible from {earliest}."
             ),
         )
     if code == "approval" and "meeting" in d:
@@ -308,7 +309,8 @@ def window(code: str, facts: CaseFacts) -> Window:
             add_months(end, -1),
             end,
             N_(
-                "Too early: the probation since {since} ends {end}, the application is possible from {earliest}."
+                "Too early: the probation since {since} ends {end}, "
+                "the application is possible from {earliest}."
             ),
         )
     if code == "full_meeting" and end is not None:
@@ -319,7 +321,8 @@ def window(code: str, facts: CaseFacts) -> Window:
             earliest,
             add_months(end, 3),
             N_(
-                "Too early: the probation since {since} ends {end}, the vote is possible from {earliest}."
+                "Too early: the probation since {since} ends {end}, "
+                "the vote is possible from {earliest}."
             ),
         )
     return Window(None, None)

@@ -11,6 +11,8 @@ from domain.deliveries import DeliveryService
 from domain.dialogs import DialogService
 from domain.fees import FeeService
 from domain.membership import MembershipService
+from domain.pipeline import PipelineService
+from domain.pipeline_polls import PollService
 from domain.points import PointsService
 from domain.quiz import QuizService
 from domain.reminders import RemindersService
@@ -56,3 +58,11 @@ class Services:
     @cached_property
     def reminders(self) -> RemindersService:
         return RemindersService(self.session, self.clock)
+
+    @cached_property
+    def pipeline(self) -> PipelineService:
+        return PipelineService(self.session, self.clock)
+
+    @cached_property
+    def pipeline_polls(self) -> PollService:
+        return PollService(self.session, self.clock, self.pipeline)
