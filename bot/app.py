@@ -37,6 +37,8 @@ from handlers import (
     fees,
     lang,
     membership,
+    pipeline,
+    pipeline_votes,
     points,
     quiz,
     reports,
@@ -70,6 +72,8 @@ FEATURES: Sequence[ModuleType] = (
     points,
     quiz,
     calendar,
+    pipeline,
+    pipeline_votes,
 )
 FALLBACKS: Sequence[ModuleType] = (dialog, errors)
 

@@ -25,8 +25,10 @@ from store.models import (
     Branch,
     Person,
     PipelineCase,
+    PipelineNotice,
     PipelinePoll,
     PipelineStep,
+    TelegramAccount,
     ThoughtReport,
 )
 
@@ -238,6 +240,9 @@ class PipelineService(Service):
             closed=case is not None and case.closed_at is not None,
         )
 
+    async def names(self, ids: set[int]) -> dict[int, str]:
+        return await self._names(ids)
+
     async def _names(self, ids: set[int]) -> dict[int, str]:
         if not ids:
             return {}
@@ -444,6 +449,44 @@ class PipelineService(Service):
         return [members[n] for n in names]
 
     # -- reminders and the digest -----------------------------------------------------
+    async def telegram_of(self, person_id: int) -> int | None:
+        account = await self.session.scalar(
+            select(TelegramAccount).where(TelegramAccount.person_id == person_id)
+        )
+        if account is None or account.started_at is None:
+            return None
+        return account.telegram_user_id
+
+    async def branch_ids(self) -> list[int]:
+        rows = await self.session.scalars(
+            select(PipelineCase.branch_id).where(PipelineCase.closed_at.is_(None)).distinct()
+        )
+        return sorted(rows.all())
+
+    async def today(self, branch_id: int) -> date:
+        return await self._today(branch_id)
+
+    async def reviewer_telegram_ids(self, branch_id: int) -> list[int]:
+        rows = await repo.branch_reviewers(self.session, branch_id)
+        return [
+            r.account.telegram_user_id
+            for r in rows
+            if r.account is not None and r.account.started_at is not None
+        ]
+
+    async def mark_sent(self, branch_id: int, key: str) -> bool:
+        """Record that the reminder ``key`` goes out now; False if it already did."""
+        exists = await self.session.scalar(
+            select(PipelineNotice.id).where(
+                PipelineNotice.branch_id == branch_id, PipelineNotice.key == key
+            )
+        )
+        if exists is not None:
+            return False
+        self.session.add(PipelineNotice(branch_id=branch_id, key=key, sent_at=self.clock.now()))
+        await self.session.flush()
+        return True
+
     async def due(self, branch_id: int) -> list[DueItem]:
         """Open files whose next procedure has a latest date within ``REMIND_DAYS``."""
         today = await self._today(branch_id)

@@ -374,7 +374,9 @@ def check_order(code: str, facts: CaseFacts, today: date) -> Refusal | None:
         )
     first = next_step(facts)
     if first is not None and first.code != code:
-        return Refusal(N_("Out of order: “{missing}” comes first."), {"missing": first.label})
+        return Refusal(
+            N_("Out of order: “{missing_label}” comes first."), {"missing_label": first.label}
+        )
     rule = window(code, facts)
     if rule.earliest is not None and today < rule.earliest:
         since = since_of(code, facts)

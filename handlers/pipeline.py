@@ -1,0 +1,439 @@
+# i18n-domain: pipeline
+"""``/pipeline`` (发展党员): the candidates, each one's file, recording the next procedure
+(a note or document, two people, a score, hours, a public notice), opening the votes;
+``/export pipeline [YEAR]``; reminders of due procedures and the Monday digest."""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import timedelta
+from typing import Any
+
+from telegram import Message, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
+
+from bot.context import BranchApp, BranchContext
+from domain.dialogs import Dialog
+from domain.errors import Conflict, DomainError
+from domain.pipeline import MAX_NOTE_CHARS, REVIEWERS_ONLY, RecordResult
+from domain.pipeline_export import pipeline_workbook
+from domain.pipeline_polls import EXTENSION_CHOICES
+from domain.pipeline_rules import STEP_BY_CODE, Input, PollKind, parse_hours, parse_score
+from domain.reports import ALLOWED_TYPES
+from domain.roles import Audience
+from domain.services import Services
+from handlers.callbacks import Callback, pattern
+from handlers.common import (
+    Gettext,
+    answer_callback,
+    button,
+    button_router,
+    esc,
+    keyboard,
+    locales_for,
+    notify,
+    paged_rows,
+    render_error,
+    reply,
+)
+from handlers.dialog import DialogRouter
+from handlers.pipeline_views import (
+    PREFIX,
+    ballot_view,
+    dossier_view,
+    notice_text,
+    pipeline_error,
+)
+from handlers.registry import Registry
+from locales.i18n import N_, translator
+
+log = logging.getLogger(__name__)
+
+FLOW = "pipeline"
+STEP = "input"
+
+
+def register(app: BranchApp, registry: Registry) -> None:
+    private = filters.ChatType.PRIVATE
+    app.add_handler(CommandHandler("pipeline", pipeline_command, filters=private))
+    actions = {
+        "list": _on_list,
+        "open": _on_open,
+        "step": _on_step,
+        "rec": _on_record,
+        "poll": _on_poll,
+        "ext": _on_extend,
+    }
+    app.add_handler(CallbackQueryHandler(button_router(PREFIX, actions), pattern=pattern(PREFIX)))
+    router: DialogRouter = app.bot_data["dialogs"]
+    router.add(FLOW, STEP, input_step)
+    registry.command(
+        "pipeline",
+        N_("Admission pipeline (发展党员): candidates' files"),
+        [Audience.REVIEWER],
+        order=35,
+    )
+    registry.exporter(
+        "pipeline",
+        N_("Admission files and the year's register (XLSX)"),
+        [Audience.REVIEWER],
+        export_pipeline,
+    )
+    registry.periodic("pipeline reminders", timedelta(minutes=30), remind_due)
+
+
+# -- the list and a file -------------------------------------------------------------------
+async def _list_view(ctx: BranchContext, page: int = 0) -> tuple[str, Any]:
+    _ = ctx.gettext
+    people = await ctx.svc.pipeline.candidates(ctx.viewer)
+    if not people:
+        return _(
+            "No one is in the admission pipeline yet. Applicants join with the branch code "
+            "(approve them as “applicant”) or come from the roster."
+        ), None
+    lines = [_("<b>Admission pipeline (发展党员)</b>")]
+    for _pid, name, stage, nxt in people:
+        step = _(nxt) if nxt else _("complete")
+        lines.append(f"• {esc(name)} — {esc(_(stage.label))} · {esc(step)}")
+    buttons = [button(name, Callback(PREFIX, pid, "open")) for pid, name, _s, _n in people]
+    rows, _page = paged_rows(_, buttons, page, lambda p: Callback(PREFIX, 0, "list", str(p)))
+    return "\n".join(lines), keyboard(rows)
+
+
+async def pipeline_command(update: Update, ctx: BranchContext) -> None:
+    try:
+        text, markup = await _list_view(ctx)
+    except DomainError as exc:
+        await reply(update, ctx, render_error(ctx, exc))
+        return
+    await reply(update, ctx, text, markup)
+
+
+async def _on_list(update: Update, ctx: BranchContext, cb: Callback) -> None:
+    page = int(cb.arg) if cb.arg and cb.arg.isdigit() else 0
+    text, markup = await _list_view(ctx, page)
+    await answer_callback(update)
+    await reply(update, ctx, text, markup)
+
+
+async def _on_open(update: Update, ctx: BranchContext, cb: Callback) -> None:
+    dossier = await ctx.svc.pipeline.dossier(ctx.viewer, cb.id)
+    await answer_callback(update)
+    await reply(update, ctx, *dossier_view(ctx.gettext, dossier))
+
+
+# -- recording a procedure -------------------------------------------------------------
+_ASK = {
+    Input.NOTE: N_(
+        "<b>{step}</b>\nSend a note (at most {limit} characters) or the document (PDF, Word, "
+        "image), or tap <b>Record</b> to record it today without one. /cancel stops."
+    ),
+    Input.PEOPLE: N_(
+        "<b>{step}</b>\nSend the names of the two people, as on the roster, separated by "
+        "a space or 、. /cancel stops."
+    ),
+    Input.SCORE: N_("<b>{step}</b>\nSend the score (0–100; the pass mark is 80). /cancel stops."),
+    Input.HOURS: N_(
+        "<b>{step}</b>\nSend the hours of study (e.g. 24) or the days (e.g. 3天). /cancel stops."
+    ),
+}
+
+
+async def _on_step(update: Update, ctx: BranchContext, cb: Callback) -> None:
+    _ = ctx.gettext
+    code = cb.arg or ""
+    try:
+        step = await ctx.svc.pipeline.check(ctx.viewer, cb.id, code)
+    except DomainError as exc:
+        await answer_callback(update, pipeline_error(ctx, exc), alert=True)
+        return
+    await answer_callback(update)
+    if step.input is Input.NOTICE:
+        await _record(update, ctx, cb.id, code)
+        return
+    if step.input is Input.POLL:
+        await reply(update, ctx, _("This procedure is a vote: open the poll with /vote."))
+        return
+    await ctx.svc.dialogs.set(
+        ctx.viewer.telegram_user_id, FLOW, STEP, {"person": cb.id, "code": code}
+    )
+    markup = None
+    if step.input is Input.NOTE:
+        markup = keyboard([[button("✅ " + _("Record"), Callback(PREFIX, cb.id, "rec", code))]])
+    await reply(
+        update,
+        ctx,
+        _(_ASK[step.input]).format(step=esc(_(step.label)), limit=MAX_NOTE_CHARS),
+        markup,
+    )
+
+
+async def _on_record(update: Update, ctx: BranchContext, cb: Callback) -> None:
+    code = cb.arg or ""
+    step = STEP_BY_CODE.get(code)
+    if step is None or step.input not in (Input.NOTE, Input.NOTICE):
+        await answer_callback(update, ctx.gettext("This button is no longer valid."), alert=True)
+        return
+    await answer_callback(update)
+    await _record(update, ctx, cb.id, code)
+
+
+async def _record(
+    update: Update, ctx: BranchContext, person_id: int, code: str, **kwargs: Any
+) -> bool:
+    _ = ctx.gettext
+    try:
+        result = await ctx.svc.pipeline.record(ctx.viewer, person_id, code, **kwargs)
+    except DomainError as exc:
+        await reply(update, ctx, pipeline_error(ctx, exc))
+        return isinstance(exc, Conflict) and not _is_final(exc)
+    dialog = await ctx.svc.dialogs.get(ctx.viewer.telegram_user_id)
+    if dialog is not None and dialog.flow == FLOW:
+        await ctx.svc.dialogs.clear(ctx.viewer.telegram_user_id)
+    await after_record(update, ctx, result)
+    return False
+
+
+def _is_final(exc: DomainError) -> bool:
+    from domain.pipeline import StepRefused
+
+    return isinstance(exc, StepRefused)
+
+
+async def after_record(update: Update, ctx: BranchContext, result: RecordResult) -> None:
+    """Tell the secretary, the candidate (a new status) and the members (a notice)."""
+    _ = ctx.gettext
+    step_label = result.step.label
+    await reply(
+        update,
+        ctx,
+        "✅ "
+        + _("Recorded: {step} ({date}).").format(
+            step=esc(_(step_label)), date=result.dossier.today.isoformat()
+        ),
+    )
+    await reply(update, ctx, *dossier_view(_, result.dossier))
+    status = result.status
+    candidate = await ctx.svc.pipeline.telegram_of(result.dossier.person_id)
+    if status is not None and candidate is not None:
+
+        def status_text(t: Gettext) -> tuple[str, None]:
+            return t("Your status in the branch is now: <b>{status}</b>.").format(
+                status=esc(t(status.label))
+            ), None
+
+        await notify(ctx, candidate, status_text)
+    notice = result.notice
+    if notice is not None:
+        branch = ctx.viewer.branch_name or ""
+        for member in notice.members:
+            await notify(ctx, member, lambda t: (notice_text(t, branch, notice), None))
+
+
+_DOC_EXTENSIONS = frozenset(ALLOWED_TYPES)
+
+
+async def input_step(update: Update, ctx: BranchContext, dialog: Dialog) -> None:
+    _ = ctx.gettext
+    message = update.effective_message
+    assert message is not None
+    person_id = int(dialog.data.get("person", 0))
+    code = str(dialog.data.get("code", ""))
+    step = STEP_BY_CODE.get(code)
+    if step is None or not ctx.viewer.is_reviewer:
+        await ctx.svc.dialogs.clear(ctx.viewer.telegram_user_id)
+        await reply(update, ctx, render_error(ctx, DomainError(REVIEWERS_ONLY)))
+        return
+    kwargs: dict[str, Any] = {}
+    text = message.text
+    if step.input is Input.NOTE:
+        document = _document(message)
+        if document is not None:
+            file_id, name = document
+            if os.path.splitext(name)[1].lower() not in _DOC_EXTENSIONS:
+                await reply(
+                    update,
+                    ctx,
+                    _("I cannot accept {name}: send a PDF, Word (DOC, DOCX) or image file.").format(
+                        name=esc(name)
+                    ),
+                )
+                return
+            kwargs = {"file_id": file_id, "file_name": name[:255], "note": message.caption}
+        elif text is not None:
+            if len(text) > MAX_NOTE_CHARS:
+                await reply(
+                    update,
+                    ctx,
+                    _("A note can be at most {n} characters.").format(n=MAX_NOTE_CHARS),
+                )
+                return
+            kwargs = {"note": text}
+    elif text is None:
+        pass
+    elif step.input is Input.PEOPLE:
+        try:
+            kwargs = {"people": await ctx.svc.pipeline.people_by_names(ctx.viewer, text)}
+        except DomainError as exc:
+            await reply(update, ctx, pipeline_error(ctx, exc))
+            return
+    elif step.input is Input.SCORE:
+        kwargs = {"number": parse_score(text)}
+    elif step.input is Input.HOURS:
+        kwargs = {"number": parse_hours(text)}
+    if not kwargs:
+        await reply(
+            update,
+            ctx,
+            _(_ASK.get(step.input, _ASK[Input.NOTE])).format(
+                step=esc(_(step.label)), limit=MAX_NOTE_CHARS
+            ),
+        )
+        return
+    if not await _record(update, ctx, person_id, code, **kwargs):
+        await ctx.svc.dialogs.clear(ctx.viewer.telegram_user_id)
+
+
+def _document(message: Message) -> tuple[str, str] | None:
+    if message.document is not None:
+        return message.document.file_id, message.document.file_name or "document"
+    if message.photo:
+        return message.photo[-1].file_id, "photo.jpg"
+    return None
+
+
+# -- votes -------------------------------------------------------------------------------
+async def _on_poll(update: Update, ctx: BranchContext, cb: Callback) -> None:
+    step = STEP_BY_CODE.get(cb.arg or "")
+    if step is None or step.poll is None:
+        await answer_callback(update, ctx.gettext("This button is no longer valid."), alert=True)
+        return
+    await _open_poll(update, ctx, cb.id, step.poll, None)
+
+
+async def _on_extend(update: Update, ctx: BranchContext, cb: Callback) -> None:
+    months = int(cb.arg) if cb.arg and cb.arg.isdigit() else 0
+    if months not in EXTENSION_CHOICES:
+        await answer_callback(update, ctx.gettext("This button is no longer valid."), alert=True)
+        return
+    await _open_poll(update, ctx, cb.id, PollKind.EXTEND, months)
+
+
+async def _open_poll(
+    update: Update, ctx: BranchContext, person_id: int, kind: PollKind, months: int | None
+) -> None:
+    _ = ctx.gettext
+    try:
+        opened = await ctx.svc.pipeline_polls.open(ctx.viewer, person_id, kind, months)
+    except DomainError as exc:
+        await answer_callback(update, pipeline_error(ctx, exc), alert=True)
+        return
+    await answer_callback(update)
+    poll = opened.poll
+    await reply(
+        update,
+        ctx,
+        _(
+            "🗳 The vote is open: {n} entitled voters were sent a ballot. Close it with "
+            "the button in the file or in /vote to count."
+        ).format(n=poll.entitled),
+    )
+    for voter in opened.voters:
+        await notify(ctx, voter, lambda t: ballot_view(t, poll))
+
+
+# -- export --------------------------------------------------------------------------------
+async def export_pipeline(update: Update, ctx: BranchContext, args: list[str]) -> None:
+    _ = ctx.gettext
+    try:
+        dossiers = await ctx.svc.pipeline.export_rows(ctx.viewer)
+    except DomainError as exc:
+        await reply(update, ctx, render_error(ctx, exc))
+        return
+    today = ctx.svc.clock.now().date()
+    year = today.year
+    if args:
+        if not (args[0].isascii() and args[0].isdigit() and 2000 <= int(args[0]) <= 2100):
+            await reply(update, ctx, _("Send the year as four digits, e.g. /export pipeline 2026."))
+            return
+        year = int(args[0])
+    ids = {p for d in dossiers for s in d.steps for p in s.value.get("people", [])}
+    names = await ctx.svc.pipeline.names(ids)
+    data = pipeline_workbook(dossiers, year, _, names)
+    await ctx.svc.pipeline.audit(
+        "pipeline.export", actor=ctx.viewer, subject_type="year", subject_id=year
+    )
+    chat = update.effective_chat
+    assert chat is not None
+    await ctx.bot.send_document(
+        chat.id,
+        data,
+        filename=f"pipeline-{year}.xlsx",
+        caption=_("Admission files and the register of {year}.").format(year=year),
+    )
+
+
+# -- reminders and the Monday digest ------------------------------------------------------
+async def remind_due(app: BranchApp) -> None:
+    """Reminders to the branch's reviewers of procedures due within a week (once per
+    procedure and latest date), and on Mondays a digest of every open file (once per
+    week). Idempotent: each is recorded in ``pipeline_notices`` in the transaction that
+    queues the messages in the deliveries outbox."""
+    runtime = app.bot_data["runtime"]
+    async with runtime.unit_of_work() as svc:
+        branch_ids = await svc.pipeline.branch_ids()
+    for branch_id in branch_ids:
+        async with runtime.unit_of_work() as svc:
+            await _remind_branch(svc, branch_id)
+
+
+async def _remind_branch(svc: Services, branch_id: int) -> None:
+    reviewers = await svc.pipeline.reviewer_telegram_ids(branch_id)
+    if not reviewers:
+        return
+    locales = await locales_for(svc.session, reviewers)
+    today = await svc.pipeline.today(branch_id)
+    for item in await svc.pipeline.due(branch_id):
+        key = f"due:{item.person_id}:{item.step.code}:{item.latest.isoformat()}"
+        if not await svc.pipeline.mark_sent(branch_id, key):
+            continue
+        for tid in reviewers:
+            t = translator(locales[tid]).gettext
+            msgid = (
+                "⏰ Overdue: {step} for {name} (latest date {date}). /pipeline"
+                if item.overdue
+                else "⏰ Due soon: {step} for {name} (latest date {date}). /pipeline"
+            )
+            await svc.deliveries.queue_now(
+                tid,
+                t(msgid).format(
+                    step=esc(t(item.step.label)), name=esc(item.name), date=item.latest.isoformat()
+                ),
+            )
+    if today.weekday() != 0:
+        return
+    year, week, _day = today.isocalendar()
+    rows = await svc.pipeline.digest(branch_id)
+    if not rows or not await svc.pipeline.mark_sent(branch_id, f"digest:{year}W{week:02d}"):
+        return
+    for tid in reviewers:
+        t = translator(locales[tid]).gettext
+        lines = [t("<b>Admission pipeline this week</b> ({date})").format(date=today.isoformat())]
+        for name, stage, step, window in rows:
+            line = f"• {esc(name)} — {esc(t(stage.label))}"
+            if step is not None:
+                line += " · " + esc(t(step.label))
+                if window.earliest is not None and window.earliest > today:
+                    line += " " + t("from {date}").format(date=window.earliest.isoformat())
+                if window.latest is not None:
+                    line += " " + t("by {date}").format(date=window.latest.isoformat())
+            lines.append(line)
+        await svc.deliveries.queue_now(tid, "\n".join(lines[:60]))
+
+
+# The "N_" markers above are picked up by the i18n tool.
+_REMINDER_MSGIDS = (
+    N_("⏰ Overdue: {step} for {name} (latest date {date}). /pipeline"),
+    N_("⏰ Due soon: {step} for {name} (latest date {date}). /pipeline"),
+)
