@@ -80,7 +80,9 @@ def register(app: BranchApp, registry: Registry) -> None:
         [Audience.REVIEWER],
         export_pipeline,
     )
-    registry.periodic("pipeline reminders", timedelta(minutes=30), remind_due)
+    registry.periodic(
+        "pipeline.reminders", timedelta(minutes=30), remind_due, first=timedelta(minutes=2)
+    )
 
 
 # -- the list and a file -------------------------------------------------------------------

@@ -80,9 +80,11 @@ def dossier_view(t: Gettext, d: Dossier) -> tuple[str, InlineKeyboardMarkup]:
         if d.window.earliest is not None:
             lines.append(t("Earliest date: {date}").format(date=d.window.earliest.isoformat()))
         if d.window.latest is not None:
-            late = d.window.latest < d.today
-            key = "Latest date: {date} (overdue)" if late else "Latest date: {date}"
-            lines.append(t(key).format(date=d.window.latest.isoformat()))
+            latest = d.window.latest.isoformat()
+            if d.window.latest < d.today:
+                lines.append(t("Latest date: {date} (overdue)").format(date=latest))
+            else:
+                lines.append(t("Latest date: {date}").format(date=latest))
         if d.refusal is not None:
             lines.append("⏳ " + refusal_text(t, d.refusal))
         if d.open_poll_id is not None:
