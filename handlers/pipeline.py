@@ -177,6 +177,11 @@ async def _on_record(update: Update, ctx: BranchContext, cb: Callback) -> None:
     if step is None or step.input not in (Input.NOTE, Input.NOTICE):
         await answer_callback(update, ctx.gettext("This button is no longer valid."), alert=True)
         return
+    try:
+        await ctx.svc.pipeline.check(ctx.viewer, cb.id, code)
+    except DomainError as exc:  # a double tap, a stale or forged button: an alert
+        await answer_callback(update, pipeline_error(ctx, exc), alert=True)
+        return
     await answer_callback(update)
     await _record(update, ctx, cb.id, code)
 

@@ -397,6 +397,19 @@ async def build_world(bot: Harness) -> World:
         buttons[f"rm {action}"] = data_of(aud, action)
     buttons["rm view"] = buttons["rm when"].replace(":when", ":view")
     buttons["rm unknown checked"] = Callback("rm", 0, "ack").pack()
+
+    # pl: the admission pipeline (the probationary members are in it).
+    await sec.send("/pipeline")
+    candidates = await sec.wait_reply()
+    buttons["pl open"] = data_of(candidates, "open")
+    buttons["pl list"] = Callback("pl", 0, "list").pack()
+    await sec.press(candidates, data=buttons["pl open"])
+    await sec.wait_callback_answer()
+    dossier = await sec.wait_reply()
+    buttons["pl step"] = data_of(dossier, "step")
+    buttons["pl record"] = buttons["pl step"].replace(":step:", ":rec:")
+    buttons["pl poll"] = buttons["pl step"].split(":step:")[0] + ":poll:meeting"
+    buttons["pl extend"] = data_of(dossier, "ext", "6")
     for u in [sec, zhang, qian, *users.values()]:
         u.skip_pending()
     await bot.emu.wait_until(lambda: bot.emu.pending_updates == 0)
@@ -432,6 +445,7 @@ OWN_BRANCH_BUTTONS = {
     "rm event audience",
     "rm event reminders",
     "rm unknown checked",
+    "pl list",
 }
 BUTTONS = [
     "jr approve",
@@ -482,6 +496,12 @@ BUTTONS = [
     "rm toggle",
     "rm del",
     "rm unknown checked",
+    "pl open",
+    "pl list",
+    "pl step",
+    "pl record",
+    "pl poll",
+    "pl extend",
 ]
 BUTTON_CASES = [
     pytest.param(name, actor, id=f"{name.replace(' ', '-')}-by-{actor}")
@@ -615,6 +635,8 @@ COMMANDS = [
     "/reviewers",
     "/transfer",
     "/scheme base 90",
+    "/pipeline",
+    "/export pipeline 2026",
 ]
 COMMAND_CASES = [
     pytest.param(command, actor, id=f"{command.split()[0][1:]}-{i}-by-{actor}")
