@@ -288,7 +288,9 @@ class PipelineService(Service):
         branch_id = viewer.branch_id
         assert branch_id is not None
         if step.input is Input.POLL and poll is None:
-            raise Conflict(N_("This procedure is a vote: open it with “Open the vote” in the file."))
+            raise Conflict(
+                N_("This procedure is a vote: open it with “Open the vote” in the file.")
+            )
         if note is not None and len(note) > MAX_NOTE_CHARS:
             raise Conflict(N_("A note can be at most {n} characters."), n=MAX_NOTE_CHARS)
         person = await self._candidate(branch_id, person_id)

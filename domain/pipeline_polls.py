@@ -60,6 +60,7 @@ class PollView:
     passed: bool | None
     months: int | None
     outcome: rules.PollOutcome | None
+    masses: rules.Masses | None = None
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,8 @@ class PollService(Service):
             poll.closed_at is not None,
             poll.passed,
             poll.arg,
-            _outcome(kind, len(poll.entitled), counts),
+            _outcome(kind, len(poll.entitled), counts, _masses(poll.result)),
+            _masses(poll.result),
         )
 
     async def open(
@@ -234,16 +236,29 @@ class PollService(Service):
         )
         return await self._view(poll)
 
-    async def close(self, viewer: Viewer, poll_id: int) -> ClosedPoll:
+    async def needs_masses(self, viewer: Viewer, poll_id: int) -> bool:
+        """Closing this poll needs the non-members' paper ballots (the assessment)."""
         await self.pipeline._need_reviewer(viewer, "poll close")
         poll = await self._poll_for_voter(viewer, poll_id)
         if poll.closed_at is not None:
             raise Conflict(N_("This poll is closed."))
+        return PollKind(poll.kind) is PollKind.ASSESSMENT
+
+    async def close(
+        self, viewer: Viewer, poll_id: int, masses: rules.Masses | None = None
+    ) -> ClosedPoll:
+        if await self.needs_masses(viewer, poll_id) and masses is None:
+            raise Conflict(N_("Send the non-members' ballots first."))
+        poll = await self._poll_for_voter(viewer, poll_id)
+        result: dict[str, Any] = {}
+        if masses is not None and PollKind(poll.kind) is PollKind.ASSESSMENT:
+            result["masses"] = [masses.asked, masses.excellent, masses.average, masses.poor]
+        poll.result = result
         view = await self._view(poll)
         assert view.outcome is not None
         poll.closed_at = self.clock.now()
         poll.passed = view.outcome.passed
-        poll.result = {"counts": view.counts, "entitled": view.entitled}
+        poll.result = {**result, "counts": view.counts, "entitled": view.entitled}
         await self.session.flush()
         await self.audit(
             "pipeline.poll.close",
@@ -253,6 +268,7 @@ class PollService(Service):
             passed=poll.passed,
             counts=view.counts,
             entitled=view.entitled,
+            masses=result.get("masses"),
         )
         recorded = None
         if poll.passed:
@@ -326,10 +342,21 @@ class PollService(Service):
         return [await self._view(p) for p in polls.all()]
 
 
-def _outcome(kind: PollKind, entitled: int, counts: dict[str, int]) -> rules.PollOutcome:
+def _masses(result: dict[str, Any]) -> rules.Masses | None:
+    masses = result.get("masses") if result else None
+    return rules.Masses(*masses) if masses else None
+
+
+def _outcome(
+    kind: PollKind, entitled: int, counts: dict[str, int], masses: rules.Masses | None
+) -> rules.PollOutcome:
     if kind is PollKind.ASSESSMENT:
         return rules.assessment_outcome(
-            entitled, counts.get("excellent", 0), counts.get("average", 0), counts.get("poor", 0)
+            entitled,
+            counts.get("excellent", 0),
+            counts.get("average", 0),
+            counts.get("poor", 0),
+            masses,
         )
     return rules.meeting_outcome(
         entitled, counts.get("yes", 0), counts.get("no", 0), counts.get("abstain", 0)

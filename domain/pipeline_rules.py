@@ -221,23 +221,60 @@ class PollOutcome:
     params: Mapping[str, int]
 
 
-def assessment_outcome(entitled: int, excellent: int, average: int, poor: int) -> PollOutcome:
-    """Seed 003: at least 80 % of the members take part; "excellent" at least 80 % and
-    "poor" at most 10 % of the ballots. Integer arithmetic, no rounding."""
+@dataclass(frozen=True)
+class Masses:
+    """The non-members' (群众) paper ballots of the assessment, as the secretary counted
+    them: how many were asked, and the three choices."""
+
+    asked: int
+    excellent: int
+    average: int
+    poor: int
+
+    @property
+    def cast(self) -> int:
+        return self.excellent + self.average + self.poor
+
+
+def parse_masses(text: str) -> Masses | None:
+    """``40 9 1 0`` (asked, excellent, average, poor); None if unreadable or impossible."""
+    parts = text.replace(",", " ").replace("，", " ").replace("、", " ").split()
+    if len(parts) != 4 or not all(p.isascii() and p.isdigit() and len(p) <= 6 for p in parts):
+        return None
+    masses = Masses(*(int(p) for p in parts))
+    return masses if masses.cast <= masses.asked else None
+
+
+def assessment_outcome(
+    entitled: int, excellent: int, average: int, poor: int, masses: Masses | None = None
+) -> PollOutcome:
+    """Seed 003: at least 80 % of the members and (``masses`` given) at least 20 % of the
+    non-members asked take part; "excellent" at least 80 % and "poor" at most 10 % of all
+    ballots. Integer arithmetic, no rounding."""
     cast = excellent + average + poor
     failures = []
     if entitled <= 0 or cast * 100 < 80 * entitled:
         failures.append(N_("fewer than 80% of the members took part ({cast} of {entitled})"))
-    if cast == 0 or excellent * 100 < 80 * cast:
-        failures.append(N_("“excellent” below 80% ({excellent} of {cast})"))
-    if cast and poor * 100 > 10 * cast:
-        failures.append(N_("“poor” above 10% ({poor} of {cast})"))
+    if masses is not None:
+        if masses.asked <= 0 or masses.cast * 100 < 20 * masses.asked:
+            failures.append(N_("fewer than 20% of the non-members took part ({mcast} of {masked})"))
+        excellent += masses.excellent
+        average += masses.average
+        poor += masses.poor
+    ballots = excellent + average + poor
+    if ballots == 0 or excellent * 100 < 80 * ballots:
+        failures.append(N_("“excellent” below 80% ({excellent} of {ballots})"))
+    if ballots and poor * 100 > 10 * ballots:
+        failures.append(N_("“poor” above 10% ({poor} of {ballots})"))
     params = {
         "entitled": entitled,
         "cast": cast,
+        "ballots": ballots,
         "excellent": excellent,
         "average": average,
         "poor": poor,
+        "masked": masses.asked if masses else 0,
+        "mcast": masses.cast if masses else 0,
     }
     return PollOutcome(not failures, tuple(failures), params)
 

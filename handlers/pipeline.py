@@ -155,7 +155,9 @@ async def _on_step(update: Update, ctx: BranchContext, cb: Callback) -> None:
         await _record(update, ctx, cb.id, code)
         return
     if step.input is Input.POLL:
-        await reply(update, ctx, _("This procedure is a vote: open it with “Open the vote” in the file."))
+        await reply(
+            update, ctx, _("This procedure is a vote: open it with “Open the vote” in the file.")
+        )
         return
     await ctx.svc.dialogs.set(
         ctx.viewer.telegram_user_id, FLOW, STEP, {"person": cb.id, "code": code}

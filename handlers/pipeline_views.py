@@ -156,6 +156,16 @@ def result_text(t: Gettext, poll: PollView) -> str:
         t("{cast} of {entitled} entitled voted.").format(cast=poll.cast, entitled=poll.entitled),
         " · ".join(f"{esc(t(CHOICE_LABELS[c]))} {n}" for c, n in poll.counts.items()),
     ]
+    if poll.masses is not None:
+        m = poll.masses
+        lines.append(
+            t(
+                "Non-members: {cast} of {asked} asked — excellent {excellent} · average "
+                "{average} · poor {poor}"
+            ).format(
+                cast=m.cast, asked=m.asked, excellent=m.excellent, average=m.average, poor=m.poor
+            )
+        )
     outcome = poll.outcome
     if outcome is not None and outcome.passed:
         lines.append("✅ " + t("Passed."))

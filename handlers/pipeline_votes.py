@@ -10,16 +10,20 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BranchApp, BranchContext
+from domain.dialogs import Dialog
 from domain.errors import DomainError
-from domain.pipeline_polls import CHOICE_LABELS
-from domain.pipeline_rules import POLL_LABELS
+from domain.pipeline_polls import CHOICE_LABELS, ClosedPoll
+from domain.pipeline_rules import POLL_LABELS, parse_masses
 from domain.roles import Audience
 from handlers.callbacks import Callback, pattern
 from handlers.common import answer_callback, button, button_router, edit, esc, keyboard, reply
-from handlers.pipeline import after_record
+from handlers.dialog import DialogRouter
+from handlers.pipeline import FLOW, after_record
 from handlers.pipeline_views import VOTE_PREFIX, ballot_view, pipeline_error, result_text
 from handlers.registry import Registry
 from locales.i18n import N_
+
+MASSES = "masses"
 
 
 def register(app: BranchApp, registry: Registry) -> None:
@@ -30,6 +34,8 @@ def register(app: BranchApp, registry: Registry) -> None:
             button_router(VOTE_PREFIX, actions, members_only=True), pattern=pattern(VOTE_PREFIX)
         )
     )
+    router: DialogRouter = app.bot_data["dialogs"]
+    router.add(FLOW, MASSES, masses_step)
     registry.command("vote", N_("Votes on candidates for admission"), [Audience.MEMBER], order=36)
 
 
@@ -86,11 +92,53 @@ async def _on_vote(update: Update, ctx: BranchContext, cb: Callback) -> None:
 async def _on_close(update: Update, ctx: BranchContext, cb: Callback) -> None:
     _ = ctx.gettext
     try:
+        if await ctx.svc.pipeline_polls.needs_masses(ctx.viewer, cb.id):
+            await ctx.svc.dialogs.set(ctx.viewer.telegram_user_id, FLOW, MASSES, {"poll": cb.id})
+            await answer_callback(update)
+            await reply(update, ctx, _(ASK_MASSES))
+            return
         closed = await ctx.svc.pipeline_polls.close(ctx.viewer, cb.id)
     except DomainError as exc:
         await answer_callback(update, pipeline_error(ctx, exc), alert=True)
         return
     await answer_callback(update)
+    await _closed(update, ctx, closed)
+
+
+ASK_MASSES = N_(
+    "<b>The non-members' ballots (群众测评)</b>\nSend how many non-members were asked and "
+    "their ballots: excellent, average, poor — four numbers, e.g. 40 9 1 0. /cancel stops."
+)
+
+
+async def masses_step(update: Update, ctx: BranchContext, dialog: Dialog) -> None:
+    _ = ctx.gettext
+    message = update.effective_message
+    assert message is not None
+    masses = parse_masses(message.text or "")
+    if masses is None:
+        await reply(
+            update,
+            ctx,
+            _(
+                "Send four numbers: asked, excellent, average, poor (no more ballots than "
+                "people asked), e.g. 40 9 1 0."
+            ),
+        )
+        return
+    await ctx.svc.dialogs.clear(ctx.viewer.telegram_user_id)
+    try:
+        closed = await ctx.svc.pipeline_polls.close(
+            ctx.viewer, int(dialog.data.get("poll", 0)), masses
+        )
+    except DomainError as exc:
+        await reply(update, ctx, pipeline_error(ctx, exc))
+        return
+    await _closed(update, ctx, closed)
+
+
+async def _closed(update: Update, ctx: BranchContext, closed: ClosedPoll) -> None:
+    _ = ctx.gettext
     await reply(update, ctx, result_text(_, closed.poll))
     if closed.recorded is not None:
         await after_record(update, ctx, closed.recorded)

@@ -139,9 +139,14 @@ async def everyone_told(users: dict[int, EmulatedUser]) -> dict[int, str]:
     return texts
 
 
-async def close_poll(sec: EmulatedUser, file: BotMessage) -> str:
+async def close_poll(sec: EmulatedUser, file: BotMessage, masses: str | None = None) -> str:
+    """Close the poll on ``file`` (the assessment asks for the non-members' paper
+    ballots: ``masses``); the result."""
     await sec.press(file, "结束投票并计票")
     await sec.wait_callback_answer()
+    if masses is not None:
+        assert "群众测评" in (await sec.wait_reply()).text
+        await sec.send(masses)
     return (await sec.wait_reply()).text or ""
 
 
@@ -229,9 +234,16 @@ async def test_one_applicant_from_application_to_full_member(bot: Harness) -> No
     await users[1002].press_raw(ballots[1002].message_id, excellent)  # a second vote
     assert (await users[1002].wait_callback_answer()).text == "您已经投过票了。"
     file = await open_file(sec)
-    result = await close_poll(sec, file)
+    await sec.press(file, "结束投票并计票")
+    await sec.wait_callback_answer()
+    await sec.wait_reply()
+    await sec.send("40 8 2")  # three numbers: asked again
+    assert "请发送四个数" in (await sec.wait_reply()).text
+    await sec.send("40 8 2 0")
+    result = (await sec.wait_reply()).text
     assert "应投 6 人，实投 5 人。" in result
-    assert "未通过" in result and "“优秀”票不足 80%（5 票中 3 票）" in result
+    assert "群众：应参加 40 人，实参加 10 人" in result
+    assert "未通过" in result and "“优秀”票不足 80%（15 票中 11 票）" in result
     assert await bot.scalar("SELECT count(*) FROM pipeline_steps WHERE code = 'assessment'") == 0
     # Again: everyone votes, all excellent: passed, and the procedure is recorded.
     file = await open_file(sec)
@@ -240,7 +252,7 @@ async def test_one_applicant_from_application_to_full_member(bot: Harness) -> No
     await sec.wait_reply()
     await vote_all(users, dict.fromkeys(users, "优秀"))
     file = await open_file(sec)
-    result = await close_poll(sec, file)
+    result = await close_poll(sec, file, "40 9 1 0")
     assert "✅ 通过。" in result
     assert (await sec.wait_reply()).text.startswith("✅ 已记录：民主测评")
     file = await sec.wait_reply()

@@ -142,7 +142,22 @@ def test_assessment_thresholds() -> None:
     low = assessment_outcome(20, 16, 2, 2)  # poor exactly 10%: still passes
     assert low.passed
     high = assessment_outcome(20, 16, 0, 3)  # 3 of 19 poor
-    assert not high.passed and high.failures == ("“poor” above 10% ({poor} of {cast})",)
+    assert not high.passed and high.failures == ("“poor” above 10% ({poor} of {ballots})",)
+
+
+def test_the_non_members_take_part_and_count_in_the_shares() -> None:
+    masses = rules.parse_masses("40 8 0 0")
+    assert masses == rules.Masses(40, 8, 0, 0)
+    assert assessment_outcome(10, 10, 0, 0, masses).passed  # 8 of 40 = 20%
+    few = assessment_outcome(10, 10, 0, 0, rules.Masses(40, 7, 0, 0))
+    assert few.failures == ("fewer than 20% of the non-members took part ({mcast} of {masked})",)
+    # 10 + 2 excellent of 10 + 10 ballots: 60% → blocked by the non-members' votes.
+    mixed = assessment_outcome(10, 10, 0, 0, rules.Masses(40, 2, 8, 0))
+    assert mixed.failures == ("“excellent” below 80% ({excellent} of {ballots})",)
+    assert mixed.params["excellent"] == 12 and mixed.params["ballots"] == 20
+    assert rules.parse_masses("10 8 2 1") is None  # more ballots than people asked
+    assert rules.parse_masses("10 8 2") is None
+    assert rules.parse_masses("十 8 2 0") is None
 
 
 def test_meeting_thresholds_are_more_than_half_of_those_entitled() -> None:
