@@ -59,6 +59,7 @@ class StepView:
     note: str | None = None
     file_name: str | None = None
     value: dict[str, Any] = field(default_factory=dict)
+    file_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,8 @@ class DueItem:
     step: StepDef
     latest: date
     overdue: bool
+    #: Telegram ids of the candidate's two training contacts (培养联系人), if assigned.
+    contacts: tuple[int, ...] = ()
 
 
 class PipelineService(Service):
@@ -213,6 +216,7 @@ class PipelineService(Service):
                 s.note,
                 s.file_name,
                 dict(s.value or {}),
+                s.file_id,
             )
             for s in steps
         ]
@@ -499,7 +503,8 @@ class PipelineService(Service):
             )
         )
         for case in cases.all():
-            facts = self.facts(case, await self._steps(case))
+            steps = await self._steps(case)
+            facts = self.facts(case, steps)
             step = rules.next_step(facts)
             if step is None:
                 continue
@@ -508,8 +513,23 @@ class PipelineService(Service):
                 continue
             person = await self.session.get(Person, case.person_id)
             assert person is not None
+            contacts = [
+                tid
+                for s in steps
+                if s.code == "contacts"
+                for pid in s.value.get("people", [])
+                if (tid := await self.telegram_of(pid)) is not None
+            ]
             items.append(
-                DueItem(branch_id, person.id, person.full_name, step, latest, latest < today)
+                DueItem(
+                    branch_id,
+                    person.id,
+                    person.full_name,
+                    step,
+                    latest,
+                    latest < today,
+                    tuple(contacts),
+                )
             )
         return items
 

@@ -5,6 +5,7 @@ procedure with its date) and the year's register of admissions (发展党员工�
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 
@@ -80,3 +81,19 @@ def pipeline_workbook(
 def _day(done: Mapping[str, StepView], code: str) -> date | None:
     step = done.get(code)
     return step.done_on if step is not None else None
+
+
+def documents_zip(files: Sequence[tuple[str, bytes]]) -> bytes:
+    """The files' documents in one ZIP (names are ``candidate/date-step-file``; a
+    repeated name gets a number)."""
+    out = io.BytesIO()
+    seen: set[str] = set()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files:
+            unique, n = name, 1
+            while unique in seen:
+                n += 1
+                unique = f"{n}-{name}"
+            seen.add(unique)
+            archive.writestr(unique, content)
+    return out.getvalue()

@@ -11,13 +11,14 @@ from datetime import timedelta
 from typing import Any
 
 from telegram import Message, Update
+from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BranchApp, BranchContext
 from domain.dialogs import Dialog
 from domain.errors import Conflict, DomainError
 from domain.pipeline import MAX_NOTE_CHARS, REVIEWERS_ONLY, RecordResult
-from domain.pipeline_export import pipeline_workbook
+from domain.pipeline_export import documents_zip, pipeline_workbook
 from domain.pipeline_polls import EXTENSION_CHOICES
 from domain.pipeline_rules import STEP_BY_CODE, Input, PollKind, parse_hours, parse_score
 from domain.reports import ALLOWED_TYPES
@@ -381,14 +382,55 @@ async def export_pipeline(update: Update, ctx: BranchContext, args: list[str]) -
         filename=f"pipeline-{year}.xlsx",
         caption=_("Admission files and the register of {year}.").format(year=year),
     )
+    files: list[tuple[str, bytes]] = []
+    missing = 0
+    for d in dossiers:
+        for s in d.steps:
+            if s.file_id is None:
+                continue
+            content = await _download(ctx, s.file_id)
+            if content is None:
+                missing += 1
+                continue
+            files.append(
+                (
+                    f"{d.name}/{s.done_on.isoformat() if s.done_on else ''}-{s.code}-{s.file_name}",
+                    content,
+                )
+            )
+    if files:
+        await ctx.bot.send_document(
+            chat.id,
+            documents_zip(files),
+            filename=f"pipeline-documents-{year}.zip",
+            caption=_("The documents of the admission files ({n}).").format(n=len(files)),
+        )
+    if missing:
+        await reply(
+            update,
+            ctx,
+            _("{n} document(s) could not be fetched from Telegram and are not in the ZIP.").format(
+                n=missing
+            ),
+        )
+
+
+async def _download(ctx: BranchContext, file_id: str) -> bytes | None:
+    try:
+        tg_file = await ctx.bot.get_file(file_id)
+        return bytes(await tg_file.download_as_bytearray())
+    except TelegramError as exc:
+        log.warning("could not download pipeline document %s: %s", file_id, exc)
+        return None
 
 
 # -- reminders and the Monday digest ------------------------------------------------------
 async def remind_due(app: BranchApp) -> None:
-    """Reminders to the branch's reviewers of procedures due within a week (once per
-    procedure and latest date), and on Mondays a digest of every open file (once per
-    week). Idempotent: each is recorded in ``pipeline_notices`` in the transaction that
-    queues the messages in the deliveries outbox."""
+    """Reminders to the branch's reviewers (and the candidate's training contacts) of
+    procedures due within a week (once per procedure and latest date), and on Mondays a
+    digest of every open file (once per week). Idempotent: each is recorded in
+    ``pipeline_notices`` in the transaction that queues the messages in the deliveries
+    outbox."""
     runtime = app.bot_data["runtime"]
     async with runtime.unit_of_work() as svc:
         branch_ids = await svc.pipeline.branch_ids()
@@ -399,15 +441,15 @@ async def remind_due(app: BranchApp) -> None:
 
 async def _remind_branch(svc: Services, branch_id: int) -> None:
     reviewers = await svc.pipeline.reviewer_telegram_ids(branch_id)
-    if not reviewers:
-        return
-    locales = await locales_for(svc.session, reviewers)
+    due = await svc.pipeline.due(branch_id)
+    everyone = {*reviewers, *(c for item in due for c in item.contacts)}
+    locales = await locales_for(svc.session, sorted(everyone))
     today = await svc.pipeline.today(branch_id)
-    for item in await svc.pipeline.due(branch_id):
+    for item in due:
         key = f"due:{item.person_id}:{item.step.code}:{item.latest.isoformat()}"
         if not await svc.pipeline.mark_sent(branch_id, key):
             continue
-        for tid in reviewers:
+        for tid in dict.fromkeys([*reviewers, *item.contacts]):  # the contacts too
             t = translator(locales[tid]).gettext
             msgid = (
                 "⏰ Overdue: {step} for {name} (latest date {date}). /pipeline"
@@ -420,7 +462,7 @@ async def _remind_branch(svc: Services, branch_id: int) -> None:
                     step=esc(t(item.step.label)), name=esc(item.name), date=item.latest.isoformat()
                 ),
             )
-    if today.weekday() != 0:
+    if today.weekday() != 0 or not reviewers:
         return
     year, week, _day = today.isocalendar()
     rows = await svc.pipeline.digest(branch_id)

@@ -6,6 +6,8 @@ extended, and the status history keeping a past quarter's report duty."""
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -379,6 +381,12 @@ async def test_one_applicant_from_application_to_full_member(bot: Harness) -> No
     register = book.worksheets[1]
     rows = list(register.iter_rows(values_only=True))
     assert rows[1][0] == "陈申请" and rows[1][5] == "李三、李四"
+    archive = await sec.wait_reply()
+    assert archive.document is not None
+    assert archive.document[0] == "pipeline-documents-2027.zip"
+    with zipfile.ZipFile(io.BytesIO(archive.document[2])) as z:
+        assert z.namelist() == ["陈申请/2026-03-03-apply-入党申请书.pdf"]
+        assert z.read(z.namelist()[0]) == b"%PDF-1.4 letter"
 
 
 async def test_reminders_and_the_monday_digest_go_out_once(bot: Harness) -> None:
