@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any
 
@@ -17,24 +18,24 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 from bot.context import BranchApp, BranchContext
 from domain.dialogs import Dialog
 from domain.errors import Conflict, DomainError
-from domain.pipeline import MAX_NOTE_CHARS, REVIEWERS_ONLY, RecordResult
+from domain.pipeline import MAX_NOTE_CHARS, REVIEWERS_ONLY, DueItem, RecordResult
 from domain.pipeline_export import documents_zip, pipeline_workbook
 from domain.pipeline_polls import EXTENSION_CHOICES
 from domain.pipeline_rules import STEP_BY_CODE, Input, PollKind, parse_hours, parse_score
+from domain.reader import Reader
 from domain.reports import ALLOWED_TYPES
 from domain.roles import Audience
 from domain.services import Services
 from handlers.callbacks import Callback, pattern
 from handlers.common import (
-    Gettext,
     answer_callback,
     button,
     button_router,
     esc,
     keyboard,
-    locales_for,
     notify,
     paged_rows,
+    queue_broadcast,
     render_error,
     reply,
 )
@@ -47,7 +48,8 @@ from handlers.pipeline_views import (
     pipeline_error,
 )
 from handlers.registry import Registry
-from locales.i18n import N_, translator
+from locales.i18n import N_
+from scheduler.deliveries import drain
 
 log = logging.getLogger(__name__)
 
@@ -224,21 +226,43 @@ async def after_record(update: Update, ctx: BranchContext, result: RecordResult)
         ),
     )
     await reply(update, ctx, *dossier_view(_, result.dossier))
+    await _announce_status(ctx, result)
+    await _post_notice(ctx, result)
+
+
+async def _announce_status(ctx: BranchContext, result: RecordResult) -> None:
+    """The candidate learns their new status (in their own language)."""
     status = result.status
     candidate = await ctx.svc.pipeline.telegram_of(result.dossier.person_id)
-    if status is not None and candidate is not None:
+    if status is None or candidate is None:
+        return
 
-        def status_text(t: Gettext) -> tuple[str, None]:
-            return t("Your status in the branch is now: <b>{status}</b>.").format(
-                status=esc(t(status.label))
-            ), None
+    def status_text(r: Reader) -> tuple[str, None]:
+        return r.gettext("Your status in the branch is now: <b>{status}</b>.").format(
+            status=esc(r.label(status.label))
+        ), None
 
-        await notify(ctx, candidate, status_text)
+    await notify(ctx, candidate, status_text)
+
+
+async def _post_notice(ctx: BranchContext, result: RecordResult) -> None:
+    """A public notice (公示) to every member, through the deliveries outbox (a branch
+    may have hundreds), each in their language."""
     notice = result.notice
-    if notice is not None:
-        branch = ctx.viewer.branch_name or ""
-        for member in notice.members:
-            await notify(ctx, member, lambda t: (notice_text(t, branch, notice), None))
+    if notice is None or not notice.members:
+        return
+    branch = ctx.viewer.branch_name or ""
+
+    def render(r: Reader, _tid: int) -> list[tuple[str, int | None]]:
+        return [(notice_text(r, branch, notice), None)]
+
+    await queue_broadcast(ctx.svc, notice.members, render)
+    app = ctx.application
+    ctx.after_commit(lambda: _background(app, drain(app)))
+
+
+async def _background(app: Any, work: Coroutine[Any, Any, object]) -> None:
+    app.create_task(work, name="pipeline-notice")
 
 
 _DOC_EXTENSIONS = frozenset(ALLOWED_TYPES)
@@ -350,7 +374,7 @@ async def _open_poll(
         ).format(n=poll.entitled),
     )
     for voter in opened.voters:
-        await notify(ctx, voter, lambda t: ballot_view(t, poll))
+        await notify(ctx, voter, lambda r: ballot_view(r, poll))
 
 
 # -- export --------------------------------------------------------------------------------
@@ -441,50 +465,42 @@ async def remind_due(app: BranchApp) -> None:
 
 async def _remind_branch(svc: Services, branch_id: int) -> None:
     reviewers = await svc.pipeline.reviewer_telegram_ids(branch_id)
-    due = await svc.pipeline.due(branch_id)
-    everyone = {*reviewers, *(c for item in due for c in item.contacts)}
-    locales = await locales_for(svc.session, sorted(everyone))
     today = await svc.pipeline.today(branch_id)
-    for item in due:
+    for item in await svc.pipeline.due(branch_id):
         key = f"due:{item.person_id}:{item.step.code}:{item.latest.isoformat()}"
         if not await svc.pipeline.mark_sent(branch_id, key):
             continue
-        for tid in dict.fromkeys([*reviewers, *item.contacts]):  # the contacts too
-            t = translator(locales[tid]).gettext
-            msgid = (
-                "⏰ Overdue: {step} for {name} (latest date {date}). /pipeline"
-                if item.overdue
-                else "⏰ Due soon: {step} for {name} (latest date {date}). /pipeline"
-            )
-            await svc.deliveries.queue_now(
-                tid,
-                t(msgid).format(
-                    step=esc(t(item.step.label)), name=esc(item.name), date=item.latest.isoformat()
-                ),
-            )
+        recipients = list(dict.fromkeys([*reviewers, *item.contacts]))  # the contacts too
+
+        def reminder(r: Reader, _tid: int, item: DueItem = item) -> list[tuple[str, int | None]]:
+            if item.overdue:
+                text = r.gettext("⏰ Overdue: {step} for {name} (latest date {date}). /pipeline")
+            else:
+                text = r.gettext("⏰ Due soon: {step} for {name} (latest date {date}). /pipeline")
+            step = esc(r.label(item.step.label))
+            return [(text.format(step=step, name=esc(item.name), date=r.date(item.latest)), None)]
+
+        await queue_broadcast(svc, recipients, reminder)
     if today.weekday() != 0 or not reviewers:
         return
     year, week, _day = today.isocalendar()
     rows = await svc.pipeline.digest(branch_id)
     if not rows or not await svc.pipeline.mark_sent(branch_id, f"digest:{year}W{week:02d}"):
         return
-    for tid in reviewers:
-        t = translator(locales[tid]).gettext
-        lines = [t("<b>Admission pipeline this week</b> ({date})").format(date=today.isoformat())]
-        for name, stage, step, window in rows:
-            line = f"• {esc(name)} — {esc(t(stage.label))}"
+
+    def digest(r: Reader, _tid: int) -> list[tuple[str, int | None]]:
+        lines = [
+            r.gettext("<b>Admission pipeline this week</b> ({date})").format(date=r.date(today))
+        ]
+        for name, stage, step, window in rows[:60]:
+            line = f"• {esc(name)} — {esc(r.label(stage.label))}"
             if step is not None:
-                line += " · " + esc(t(step.label))
+                line += " · " + esc(r.label(step.label))
                 if window.earliest is not None and window.earliest > today:
-                    line += " " + t("from {date}").format(date=window.earliest.isoformat())
+                    line += " " + r.gettext("from {date}").format(date=r.date(window.earliest))
                 if window.latest is not None:
-                    line += " " + t("by {date}").format(date=window.latest.isoformat())
+                    line += " " + r.gettext("by {date}").format(date=r.date(window.latest))
             lines.append(line)
-        await svc.deliveries.queue_now(tid, "\n".join(lines[:60]))
+        return [("\n".join(lines), None)]
 
-
-# The "N_" markers above are picked up by the i18n tool.
-_REMINDER_MSGIDS = (
-    N_("⏰ Overdue: {step} for {name} (latest date {date}). /pipeline"),
-    N_("⏰ Due soon: {step} for {name} (latest date {date}). /pipeline"),
-)
+    await queue_broadcast(svc, reviewers, digest)

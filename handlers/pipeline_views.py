@@ -13,6 +13,7 @@ from domain.errors import DomainError
 from domain.pipeline import Dossier, NoticeInfo, StepRefused
 from domain.pipeline_polls import CHOICE_LABELS, CHOICES, EXTENSION_CHOICES, PollView
 from domain.pipeline_rules import POLL_LABELS, Input, PollKind, Refusal, Stage
+from domain.reader import Reader
 from domain.roles import PersonStatus
 from handlers.callbacks import Callback
 from handlers.common import Gettext, button, esc, keyboard, render_error
@@ -127,8 +128,9 @@ def dossier_view(t: Gettext, d: Dossier) -> tuple[str, InlineKeyboardMarkup]:
     return "\n".join(lines), keyboard(rows)
 
 
-def ballot_view(t: Gettext, poll: PollView) -> tuple[str, InlineKeyboardMarkup]:
-    what = t(POLL_LABELS[poll.kind])
+def ballot_view(r: Reader, poll: PollView) -> tuple[str, InlineKeyboardMarkup]:
+    t = r.gettext
+    what = r.label(POLL_LABELS[poll.kind])
     if poll.kind is PollKind.EXTEND:
         what += " " + t("({n} months)").format(n=poll.months)
     lines = [
@@ -175,17 +177,17 @@ def result_text(t: Gettext, poll: PollView) -> str:
     return "\n".join(lines)
 
 
-def notice_text(t: Gettext, branch: str, notice: NoticeInfo) -> str:
-    return t(
+def notice_text(r: Reader, branch: str, notice: NoticeInfo) -> str:
+    return r.gettext(
         "<b>Public notice (公示)</b>\n{branch}: {name} — {step}.\nThe notice runs from {start} "
         "to {end} (7 working days). Members and others may tell the branch or the higher "
         "committee their opinion in this time."
     ).format(
         branch=esc(branch),
         name=esc(notice.name),
-        step=esc(t(notice.step_label)),
-        start=notice.start.isoformat(),
-        end=notice.end.isoformat(),
+        step=esc(r.label(notice.step_label)),
+        start=r.date(notice.start),
+        end=r.date(notice.end),
     )
 
 

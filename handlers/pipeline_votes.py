@@ -72,7 +72,7 @@ async def vote_command(update: Update, ctx: BranchContext) -> None:
         await reply(update, ctx, _("There is no vote waiting for you."))
         return
     for poll in mine:
-        await reply(update, ctx, *ballot_view(_, poll))
+        await reply(update, ctx, *ballot_view(ctx.reader, poll))
 
 
 async def _on_vote(update: Update, ctx: BranchContext, cb: Callback) -> None:

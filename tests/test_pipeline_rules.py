@@ -4,6 +4,7 @@ the status history's reading of the past."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -195,6 +196,8 @@ def test_every_stage_and_procedure_has_a_label_in_the_catalogue(locale: str) -> 
         assert message is not None and message.string, f"{locale}: no label for {label!r}"
         if locale != "en":
             assert translator(locale).gettext(label) != label
+        else:  # English readers get no Chinese words (the i18n script check)
+            assert not re.search(r"[\u3400-\u9fff]", message.string), message.string
 
 
 def test_there_are_five_stages_and_about_twenty_five_procedures() -> None:
