@@ -23,9 +23,11 @@ async def change_status(
     now: datetime,
     by_person_id: int | None,
     source: str,
+    previous: PersonStatus | None = None,
 ) -> None:
     """Give ``person`` the status ``status`` from ``on``: the open history row ends
-    (one is written for the old status first if the person has none)."""
+    (one is written for the old status — ``previous``, else the person's current one —
+    first if the person has none)."""
     open_rows = (
         await session.scalars(
             select(PersonStatusHistory).where(
@@ -37,7 +39,7 @@ async def change_status(
         session.add(
             PersonStatusHistory(
                 person_id=person.id,
-                status=person.status,
+                status=previous or person.status,
                 valid_from=None,
                 valid_to=on,
                 source="before",

@@ -425,3 +425,26 @@ async def test_the_pipeline_is_for_reviewers_only(bot: Harness) -> None:
         )
         == 2
     )
+
+
+async def test_a_roster_reimport_keeps_the_status_history(bot: Harness) -> None:
+    """A probationary member made a full member by a roster re-import still owes the
+    report of the quarter she was probationary in, and not the quarter's after."""
+    at(bot, "2026-07-15")
+    branch = await bot.create_branch()
+    roster = "name,status,telegram_id\n王书记,正式党员,1001\n张华,预备党员,\n"
+    await bot.import_roster(branch.join_code, roster)
+    at(bot, "2026-07-20")
+    result = await bot.import_roster(branch.join_code, roster.replace("预备党员", "正式党员"))
+    assert result.updated == 1
+    sec = bot.user(1001, "王书记")
+    await sec.send("/start")
+    await sec.wait_reply()
+    await sec.send("/reports 2026Q2")
+    assert "张华" in (await sec.wait_reply()).text  # probationary then: owed
+    await sec.send("/reports 2026Q3")
+    assert "张华" not in (await sec.wait_reply()).text  # a full member since 07-20
+    rows = await bot.scalar(
+        "SELECT count(*) FROM person_status_history WHERE source IN ('before', 'roster')"
+    )
+    assert rows == 2
