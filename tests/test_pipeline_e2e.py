@@ -305,11 +305,17 @@ async def test_one_applicant_from_application_to_full_member(bot: Harness) -> No
     await sec.wait_reply()
     file = await sec.wait_reply()
     file = await advance(sec, file)  # the higher committee's talk
+    async with bot.uow() as svc:  # a development target pays no fee yet
+        assert (await svc.fees.my_fees(await svc.membership.viewer_of(3001))).start is None
     file = await advance(sec, file)  # approval: probationary from the meeting's date
     assert "预备党员" in (await chen.wait_reply()).text
     assert await bot.scalar("SELECT admitted_on FROM persons WHERE id = :p", p=person) == (
         "2027-03-12"
     )
+    # Fees are owed from the month of admission, at once.
+    async with bot.uow() as svc:
+        fees = await svc.fees.my_fees(await svc.membership.viewer_of(3001))
+    assert fees.start is not None and str(fees.start) == "2027-03"
     file = await advance(sec, file)  # the oath
     assert "预备期至 2028-03-12 届满。" in file.text
 
