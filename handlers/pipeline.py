@@ -18,7 +18,13 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 from bot.context import BranchApp, BranchContext
 from domain.dialogs import Dialog
 from domain.errors import Conflict, DomainError
-from domain.pipeline import MAX_NOTE_CHARS, REVIEWERS_ONLY, DueItem, RecordResult
+from domain.pipeline import (
+    MAX_NOTE_CHARS,
+    REVIEWERS_ONLY,
+    DueItem,
+    RecordResult,
+    StepRefused,
+)
 from domain.pipeline_export import documents_zip, pipeline_workbook
 from domain.pipeline_polls import EXTENSION_CHOICES
 from domain.pipeline_rules import STEP_BY_CODE, Input, PollKind, parse_hours, parse_score
@@ -194,23 +200,18 @@ async def _on_record(update: Update, ctx: BranchContext, cb: Callback) -> None:
 async def _record(
     update: Update, ctx: BranchContext, person_id: int, code: str, **kwargs: Any
 ) -> bool:
-    _ = ctx.gettext
+    """Record the procedure and answer; True when the input was refused and may be sent
+    again (the dialog stays open: a score below the pass mark, a wrong name…)."""
     try:
         result = await ctx.svc.pipeline.record(ctx.viewer, person_id, code, **kwargs)
     except DomainError as exc:
         await reply(update, ctx, pipeline_error(ctx, exc))
-        return isinstance(exc, Conflict) and not _is_final(exc)
+        return isinstance(exc, Conflict) and not isinstance(exc, StepRefused)
     dialog = await ctx.svc.dialogs.get(ctx.viewer.telegram_user_id)
     if dialog is not None and dialog.flow == FLOW:
         await ctx.svc.dialogs.clear(ctx.viewer.telegram_user_id)
     await after_record(update, ctx, result)
     return False
-
-
-def _is_final(exc: DomainError) -> bool:
-    from domain.pipeline import StepRefused
-
-    return isinstance(exc, StepRefused)
 
 
 async def after_record(update: Update, ctx: BranchContext, result: RecordResult) -> None:

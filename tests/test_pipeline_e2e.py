@@ -20,7 +20,7 @@ from domain.clock import FrozenClock
 from emulator import BotMessage, EmulatedUser
 from handlers.pipeline import _remind_branch
 from tests.databases import TemplateDatabase
-from tests.harness import Harness, running_bot
+from tests.harness import Harness, lasting_world, running_bot
 
 pytestmark = pytest.mark.e2e
 
@@ -51,14 +51,18 @@ MEMBERS = [
 @pytest.fixture
 async def bot(tmp_path: Path, template_db: TemplateDatabase) -> AsyncIterator[Harness]:
     async with running_bot(tmp_path, template_db, clock=FrozenClock(START)) as harness:
-        # The clock moves over years here: the other features' periodic tasks (the
-        # quarter's close, fee arrears, calendar reminders) would write to the chats at
-        # random moments. Only the lease and the delivery task keep running.
-        assert harness.app.job_queue is not None
-        for job in harness.app.job_queue.jobs():
-            if job.name not in {"leader-lease", "deliveries"}:
-                job.schedule_removal()
+        quiet(harness)
         yield harness
+
+
+def quiet(harness: Harness) -> None:
+    """The clock moves over years here: the other features' periodic tasks (the
+    quarter's close, fee arrears, calendar reminders) would write to the chats at random
+    moments. Only the lease and the delivery task keep running."""
+    assert harness.app.job_queue is not None
+    for job in harness.app.job_queue.jobs():
+        if job.name not in {"leader-lease", "deliveries"}:
+            job.schedule_removal()
 
 
 def at(bot: Harness, when: str) -> None:
@@ -454,3 +458,38 @@ async def test_a_roster_reimport_keeps_the_status_history(bot: Harness) -> None:
         "SELECT count(*) FROM person_status_history WHERE source IN ('before', 'roster')"
     )
     assert rows == 2
+
+
+async def test_bad_input_a_double_tap_and_a_restart_in_the_middle(
+    tmp_path: Path, template_db: TemplateDatabase
+) -> None:
+    clock = FrozenClock(START)
+    async with lasting_world(tmp_path, template_db) as (url, telegram):
+        async with running_bot(tmp_path, template_db, clock=clock, url=url, emu=telegram) as bot:
+            quiet(bot)
+            users, _chen, person = await _setup(bot)
+            sec = users[1001]
+            sec.skip_pending()
+            file = await open_file(sec)
+            await sec.press(file, "▶")
+            await sec.wait_callback_answer()
+            ask = await sec.wait_reply()
+            await sec.send_document(b"MZ", "tool.exe")
+            assert (await sec.wait_reply()).text == (
+                "无法接收 tool.exe：请发送 PDF、Word（DOC、DOCX）或图片文件。"
+            )
+            await sec.send("长" * 2001)
+            assert (await sec.wait_reply()).text == "说明最多 2000 字。"
+        # The bot restarts in the middle of the dialog: the note still goes to the file.
+        async with running_bot(tmp_path, template_db, clock=clock, url=url, emu=telegram) as bot:
+            quiet(bot)
+            sec = bot.user(1001, "王书记")
+            sec.skip_pending()
+            await sec.send("手写申请书已收到。")
+            assert (await sec.wait_reply()).text == "✅ 已记录：递交入党申请书（2026-03-03）。"
+            await sec.wait_reply()
+            await sec.press(ask, "记录")  # an old button, tapped again
+            assert (await sec.wait_callback_answer()).text == "该程序已于 2026-03-03 记录。"
+            assert await bot.scalar("SELECT note FROM pipeline_steps") == "手写申请书已收到。"
+            assert await bot.scalar("SELECT count(*) FROM pipeline_steps") == 1
+            assert person
