@@ -427,6 +427,8 @@ async def test_the_pipeline_is_for_reviewers_only(bot: Harness) -> None:
     assert "只有支部书记" in ((await member.wait_callback_answer()).text or "")
     await chen.send("/vote")
     assert (await chen.wait_reply()).text == "目前没有需要您投票的事项。"
+    await chen.send("/report")  # an applicant owes no thought report yet
+    assert "作为入党申请人，您现在还不需要交思想汇报" in (await chen.wait_reply()).text
     assert await bot.scalar("SELECT count(*) FROM pipeline_steps") == 0
     assert (
         await bot.scalar(
