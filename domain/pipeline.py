@@ -41,6 +41,12 @@ CANDIDATE_STATUSES = (
     PersonStatus.TARGET,
     PersonStatus.PROBATIONARY,
 )
+#: A file started for someone already on the way: the procedures done before the bot.
+ADOPT_THROUGH = {
+    PersonStatus.ACTIVIST: "activist",
+    PersonStatus.TARGET: "target",
+    PersonStatus.PROBATIONARY: "oath",
+}
 #: Reminders go out this many days before a procedure's latest date.
 REMIND_DAYS = 7
 
@@ -77,6 +83,8 @@ class Dossier:
     open_poll_id: int | None
     today: date
     closed: bool
+    adoptable: bool = False
+    adopt_on: date | None = None  # the date the earlier procedures would get
 
 
 @dataclass(frozen=True)
@@ -242,6 +250,8 @@ class PipelineService(Service):
             open_poll_id=poll_id,
             today=today,
             closed=case is not None and case.closed_at is not None,
+            adoptable=not steps and person.status in ADOPT_THROUGH,
+            adopt_on=person.admitted_on or today,
         )
 
     async def names(self, ids: set[int]) -> dict[int, str]:
@@ -254,6 +264,45 @@ class PipelineService(Service):
             select(Person.id, Person.full_name).where(Person.id.in_(sorted(ids)))
         )
         return {pid: name for pid, name in rows.all()}
+
+    # -- a file for someone already on the way (imported from the roster) -------------
+    async def adopt(self, viewer: Viewer, person_id: int) -> Dossier:
+        """Start the file of someone who came with the roster already an activist, a
+        development target or a probationary member: the procedures up to that status
+        are marked done before the bot (on the roster's date — for a probationary member
+        the admission, from which the probation runs — else today)."""
+        branch_id = await self._need_reviewer(viewer, "adopt")
+        person = await self._candidate(branch_id, person_id)
+        last = ADOPT_THROUGH.get(person.status)
+        case = await self._case(branch_id, person_id, create=False)
+        if last is None or (case is not None and await self._steps(case)):
+            raise Conflict(N_("This file has procedures already: record the next one."))
+        case = await self._case(branch_id, person_id, create=True)
+        assert case is not None
+        day = person.admitted_on or await self._today(branch_id)
+        now = self.clock.now()
+        for step in rules.STEPS[: rules.ORDER[last] + 1]:
+            self.session.add(
+                PipelineStep(
+                    case_id=case.id,
+                    code=step.code,
+                    done_on=day,
+                    recorded_at=now,
+                    by_person_id=viewer.person_id,
+                    value={"before_bot": True},
+                )
+            )
+        await self.session.flush()
+        await self.audit(
+            "pipeline.adopt",
+            actor=viewer,
+            subject_type="person",
+            subject_id=person_id,
+            status=person.status.value,
+            through=last,
+            on=day.isoformat(),
+        )
+        return await self._dossier(branch_id, person)
 
     # -- recording a procedure ------------------------------------------------------------
     async def check(self, viewer: Viewer, person_id: int, code: str) -> StepDef:

@@ -73,6 +73,7 @@ def register(app: BranchApp, registry: Registry) -> None:
         "rec": _on_record,
         "poll": _on_poll,
         "ext": _on_extend,
+        "adopt": _on_adopt,
     }
     app.add_handler(CallbackQueryHandler(button_router(PREFIX, actions), pattern=pattern(PREFIX)))
     router: DialogRouter = app.bot_data["dialogs"]
@@ -131,6 +132,16 @@ async def _on_list(update: Update, ctx: BranchContext, cb: Callback) -> None:
 async def _on_open(update: Update, ctx: BranchContext, cb: Callback) -> None:
     dossier = await ctx.svc.pipeline.dossier(ctx.viewer, cb.id)
     await answer_callback(update)
+    await reply(update, ctx, *dossier_view(ctx.gettext, dossier))
+
+
+async def _on_adopt(update: Update, ctx: BranchContext, cb: Callback) -> None:
+    try:
+        dossier = await ctx.svc.pipeline.adopt(ctx.viewer, cb.id)
+    except DomainError as exc:  # a double tap: the file has its procedures
+        await answer_callback(update, pipeline_error(ctx, exc), alert=True)
+        return
+    await answer_callback(update, ctx.gettext("Done."))
     await reply(update, ctx, *dossier_view(ctx.gettext, dossier))
 
 

@@ -73,6 +73,17 @@ def dossier_view(t: Gettext, d: Dossier) -> tuple[str, InlineKeyboardMarkup]:
     if d.probation_end is not None:
         lines.append(t("Probation ends {date}.").format(date=d.probation_end.isoformat()))
     rows: list[list[InlineKeyboardButton]] = []
+    if d.adoptable and d.adopt_on is not None:
+        lines.append(
+            t(
+                "Came with the roster as {status}: the earlier procedures were done before "
+                "the bot. Tap <b>Start the file here</b> to mark them done on {date}, or "
+                "record them one by one."
+            ).format(status=t(d.status.label), date=d.adopt_on.isoformat())
+        )
+        rows.append(
+            [button("📥 " + t("Start the file here"), Callback(PREFIX, d.person_id, "adopt"))]
+        )
     if d.closed or d.next is None:
         lines.append(t("All procedures are recorded: the file is complete."))
     else:

@@ -410,6 +410,7 @@ async def build_world(bot: Harness) -> World:
     buttons["pl record"] = buttons["pl step"].replace(":step:", ":rec:")
     buttons["pl poll"] = buttons["pl step"].split(":step:")[0] + ":poll:meeting"
     buttons["pl extend"] = data_of(dossier, "ext", "6")
+    buttons["pl adopt"] = data_of(dossier, "adopt")
     for u in [sec, zhang, qian, *users.values()]:
         u.skip_pending()
     await bot.emu.wait_until(lambda: bot.emu.pending_updates == 0)
@@ -502,6 +503,7 @@ BUTTONS = [
     "pl record",
     "pl poll",
     "pl extend",
+    "pl adopt",
 ]
 BUTTON_CASES = [
     pytest.param(name, actor, id=f"{name.replace(' ', '-')}-by-{actor}")

@@ -495,3 +495,26 @@ async def test_bad_input_a_double_tap_and_a_restart_in_the_middle(
             assert await bot.scalar("SELECT note FROM pipeline_steps") == "手写申请书已收到。"
             assert await bot.scalar("SELECT count(*) FROM pipeline_steps") == 1
             assert person
+
+
+async def test_a_probationary_member_from_the_roster_starts_the_file_at_her_stage(
+    bot: Harness,
+) -> None:
+    branch = await bot.create_branch()
+    roster = "name,status,telegram_id,joined_on\n王书记,正式党员,1001,\n张华,预备党员,,2025-09-20\n"
+    await bot.import_roster(branch.join_code, roster)
+    sec = bot.user(1001, "王书记")
+    await sec.send("/start")
+    await sec.wait_reply()
+    file = await open_file(sec, "张华")
+    assert "2025-09-20" in file.text and "下一步：递交入党申请书" in file.text
+    adopt = next(b.callback_data for row in file.buttons for b in row if "📥" in b.text)
+    await sec.press(file, "📥")
+    assert (await sec.wait_callback_answer()).text == "已完成。"
+    file = await sec.wait_reply()
+    assert "预备期至 2026-09-20 届满。" in file.text
+    assert "下一步：提出转正申请" in file.text
+    assert "最早日期：2026-08-20" in file.text
+    await sec.press_raw(file.message_id, adopt or "")  # a double tap
+    assert (await sec.wait_callback_answer()).text == "该档案已有程序记录：请记录下一步。"
+    assert await bot.scalar("SELECT count(*) FROM pipeline_steps") == 22
