@@ -40,6 +40,8 @@ from handlers import (
     membership,
     org,
     org_moves,
+    pipeline,
+    pipeline_votes,
     points,
     quiz,
     reports,
@@ -76,6 +78,8 @@ FEATURES: Sequence[ModuleType] = (
     calendar,
     org,
     org_moves,
+    pipeline,
+    pipeline_votes,
 )
 FALLBACKS: Sequence[ModuleType] = (dialog, errors)
 

@@ -22,6 +22,7 @@ from domain import sheets
 from domain.base import Service
 from domain.errors import Conflict, DomainError, NotAllowed, NotFound
 from domain.periods import HalfYear, Quarter, local_today
+from domain.pipeline_history import statuses_on
 from domain.review import ensure_not_author
 from domain.roles import PersonStatus
 from domain.texts import chunk_plain
@@ -639,8 +640,15 @@ class ReportService(Service):
     # -- overview, nudges, reminders ------------------------------------------------------
     async def _owed(self, branch_id: int, period: Period, today: date) -> list[OwedRow]:
         members = await repo.branch_members(self.session, branch_id)
+        # Duty for a past period follows the status then (the status history).
+        then = await statuses_on(
+            self.session, [(m.person.id, m.person.status) for m in members], min(period.end, today)
+        )
         wanted: list[tuple[repo.MemberRow, Period]] = [
-            (m, p) for m in members for p in obligations(m.person.status, period)
+            (m, p)
+            for m in members
+            if (status := then.get(m.person.id)) is not None
+            for p in obligations(status, period)
         ]
         done = await self._keys_handed_in(
             {m.person.id for m, _ in wanted}, {p.key for _, p in wanted}
@@ -649,7 +657,7 @@ class ReportService(Service):
             OwedRow(
                 person_id=m.person.id,
                 name=m.person.full_name,
-                status=m.person.status,
+                status=then.get(m.person.id) or m.person.status,
                 period=p,
                 overdue=p.end < today,
                 telegram_id=m.account.telegram_user_id

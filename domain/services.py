@@ -14,6 +14,8 @@ from domain.fees import FeeService
 from domain.membership import MembershipService
 from domain.org_moves import OrgMovesService
 from domain.organisation import OrganisationService
+from domain.pipeline import PipelineService
+from domain.pipeline_polls import PollService
 from domain.points import PointsService
 from domain.quiz import QuizService
 from domain.reminders import RemindersService
@@ -71,3 +73,11 @@ class Services:
     @cached_property
     def org_moves(self) -> OrgMovesService:
         return OrgMovesService(self.session, self.clock, self)
+
+    @cached_property
+    def pipeline(self) -> PipelineService:
+        return PipelineService(self.session, self.clock)
+
+    @cached_property
+    def pipeline_polls(self) -> PollService:
+        return PollService(self.session, self.clock, self.pipeline)

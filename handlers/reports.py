@@ -41,7 +41,7 @@ from domain.reports import (
     read_copy,
 )
 from domain.reports_export import build_zip
-from domain.roles import Audience
+from domain.roles import Audience, PersonStatus
 from domain.services import Services
 from handlers.callbacks import Callback, pattern
 from handlers.common import (
@@ -139,8 +139,15 @@ async def _reviewer_badge(ctx: BranchContext) -> str | None:
 
 
 # -- /report -----------------------------------------------------------------------------
-def _status_lines(status: MemberStatus, _: Gettext) -> list[str]:
+def _status_lines(status: MemberStatus, _: Gettext, *, applicant: bool = False) -> list[str]:
     period = period_label(status.counts_for, _)
+    if not status.required and applicant:
+        return [
+            _(
+                "As an applicant you owe no thought reports yet (they start when you are an "
+                "activist), but you may hand one in. It will be filed under <b>{period}</b>."
+            ).format(period=period)
+        ]
     if not status.required:
         return [
             _(
@@ -196,7 +203,8 @@ async def report_command(update: Update, ctx: BranchContext) -> None:
     draft = existing.text_buffer if existing is not None and existing.flow == FLOW else None
     if existing is None or existing.flow != FLOW:
         await ctx.svc.dialogs.set(viewer.telegram_user_id, FLOW, STEP, {"parts": 0})
-    lines = [_("<b>Thought report</b>"), *_status_lines(status, _), ""]
+    applicant = viewer.status is PersonStatus.APPLICANT
+    lines = [_("<b>Thought report</b>"), *_status_lines(status, _, applicant=applicant), ""]
     lines.append(
         _(
             "Send the report as text — a long report may come in several messages; tap "

@@ -402,6 +402,20 @@ async def build_world(bot: Harness) -> World:
     # tr / nt: a transfer's take-in button and a notice's read button (none addressed here).
     buttons["tr accept"] = Callback("tr", 1, "ok").pack()
     buttons["nt read"] = Callback("nt", 1, "read").pack()
+
+    # pl: the admission pipeline (the probationary members are in it).
+    await sec.send("/pipeline")
+    candidates = await sec.wait_reply()
+    buttons["pl open"] = data_of(candidates, "open")
+    buttons["pl list"] = Callback("pl", 0, "list").pack()
+    await sec.press(candidates, data=buttons["pl open"])
+    await sec.wait_callback_answer()
+    dossier = await sec.wait_reply()
+    buttons["pl step"] = data_of(dossier, "step")
+    buttons["pl record"] = buttons["pl step"].replace(":step:", ":rec:")
+    buttons["pl poll"] = buttons["pl step"].split(":step:")[0] + ":poll:meeting"
+    buttons["pl extend"] = data_of(dossier, "ext", "6")
+    buttons["pl adopt"] = data_of(dossier, "adopt")
     for u in [sec, zhang, qian, *users.values()]:
         u.skip_pending()
     await bot.emu.wait_until(lambda: bot.emu.pending_updates == 0)
@@ -437,6 +451,7 @@ OWN_BRANCH_BUTTONS = {
     "rm event audience",
     "rm event reminders",
     "rm unknown checked",
+    "pl list",
 }
 BUTTONS = [
     "jr approve",
@@ -490,6 +505,13 @@ BUTTONS = [
     "og view",
     "tr accept",
     "nt read",
+    "pl open",
+    "pl list",
+    "pl step",
+    "pl record",
+    "pl poll",
+    "pl extend",
+    "pl adopt",
 ]
 BUTTON_CASES = [
     pytest.param(name, actor, id=f"{name.replace(' ', '-')}-by-{actor}")
@@ -632,6 +654,8 @@ COMMANDS = [
     "/dashboard",
     "/move 1002 2",
     "/notice 测试通知",
+    "/pipeline",
+    "/export pipeline 2026",
 ]
 COMMAND_CASES = [
     pytest.param(command, actor, id=f"{command.split()[0][1:]}-{i}-by-{actor}")

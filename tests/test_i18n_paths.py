@@ -87,6 +87,7 @@ TO_SELF: dict[str, str] = {
     "own stored language (no update scope: the update was dropped)",
     "handlers/common.py:forward_to_reviewers.run": "the correction to the acting member when "
     "no reviewer could be reached (their own language)",
+    "handlers/pipeline.py:export_pipeline": "the XLSX and the ZIP export, to whoever asked",
 }
 
 #: Notice kinds (a message to another person) → the functions that send them. Each kind
@@ -118,6 +119,10 @@ COVERED: dict[str, tuple[str, ...]] = {
     "org.secretary": ("handlers/org.py:secretary_command",),
     "org.transfer": ("handlers/org_moves.py:move_command", "handlers/org_moves.py:_decide"),
     "org.notice": ("handlers/org_moves.py:notice_command",),
+    "pipeline.status": ("handlers/pipeline.py:_announce_status",),
+    "pipeline.notice": ("handlers/pipeline.py:_post_notice",),
+    "pipeline.ballot": ("handlers/pipeline.py:_open_poll",),
+    "pipeline.reminders": ("handlers/pipeline.py:_remind_branch",),
 }
 
 

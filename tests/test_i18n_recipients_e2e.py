@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,11 +24,15 @@ from sqlalchemy import select, text
 
 from domain.clock import FrozenClock
 from domain.fee_rules import Month
+from domain.pipeline_rules import STEPS
 from emulator import BotMessage, EmulatedUser
 from handlers.fees import check_arrears, send_fee_day_notice
+from handlers.pipeline import _remind_branch
 from handlers.points import run_overdue_digest
 from locales.i18n import EN, SUPPORTED_LOCALES, ZH_HANS, ZH_HANT
+from scheduler.deliveries import drain
 from scheduler.dispatcher import dispatch_due
+from store.models.pipeline import PipelineCase, PipelineStep
 from store.models.points import PointBlock, PointItem
 from tests.databases import TemplateDatabase
 from tests.harness import Harness, running_bot
@@ -573,6 +577,103 @@ async def org_notice_case(bot: Harness) -> None:
         )
         notice = next(m for m in member.inbox if f"2026-06-{index + 1:02d}" in (m.text or ""))
         check(notice, recipient, f"org.notice {sender} → {recipient}")
+
+
+async def pipeline_file(bot: Harness, telegram_id: int, until: str, done_on: date) -> int:
+    """The candidate's file with every procedure before ``until`` recorded on ``done_on``
+    (rows written directly: the order and dates are not what this test is about)."""
+    person = await person_of(bot, telegram_id)
+    async with bot.uow() as svc:
+        now = svc.clock.now()
+        file = await svc.session.scalar(
+            select(PipelineCase).where(PipelineCase.person_id == person)
+        )
+        if file is None:
+            file = PipelineCase(branch_id=bot.branch_id, person_id=person, opened_at=now)  # type: ignore[attr-defined]
+            svc.session.add(file)
+            await svc.session.flush()
+        done = set(
+            (
+                await svc.session.scalars(
+                    select(PipelineStep.code).where(PipelineStep.case_id == file.id)
+                )
+            ).all()
+        )
+        for step in STEPS:
+            if step.code == until:
+                break
+            if step.code not in done:
+                svc.session.add(
+                    PipelineStep(case_id=file.id, code=step.code, done_on=done_on, recorded_at=now)
+                )
+    return person
+
+
+@case("pipeline.status", "pipeline.notice", "pipeline.ballot")
+async def pipeline_case(bot: Harness) -> None:
+    """The secretary (sender) records procedures: the candidate's new status, the public
+    notice to the members and the branch meeting's ballots (recipients)."""
+    sec = bot.user(1001, SECRETARY)
+    member = bot.user(*MEMBERS[-1])  # a full member: reads notices, votes
+    host = sec.inbox[-1].message_id
+    for index, (sender, recipient) in enumerate(PAIRINGS):
+        await set_locale(bot, 1001, sender)
+        await set_locale(bot, member.id, recipient)
+        tid, name = MEMBERS[index]
+        candidate = bot.user(tid, name)
+        await set_locale(bot, tid, recipient)
+        await set_status(bot, tid, "applicant")
+        person = await pipeline_file(bot, tid, "activist", date(2024, 1, 10))
+        for user in (sec, member, candidate):
+            user.skip_pending()
+        # pipeline.status: the committee's decision makes the candidate an activist.
+        await sec.press_raw(host, f"pl:{person}:step:activist")
+        await sec.wait_callback_answer()
+        ask = await sec.wait_reply()
+        await sec.press_raw(ask.message_id, f"pl:{person}:rec:activist")
+        await sec.wait_callback_answer()
+        await sec.wait_replies(2)
+        check(await candidate.wait_reply(), recipient, f"pipeline.status {sender} → {recipient}")
+        # pipeline.notice: the public notice goes to every member.
+        await pipeline_file(bot, tid, "notice", date(2024, 1, 10))
+        await sec.press_raw(host, f"pl:{person}:step:notice")
+        await sec.wait_callback_answer()
+        await sec.wait_replies(2)
+        check(await member.wait_reply(), recipient, f"pipeline.notice {sender} → {recipient}")
+        await sec.wait_reply()  # the secretary is a member too
+        # pipeline.ballot: the branch meeting's vote on admission, to the full members.
+        await pipeline_file(bot, tid, "meeting", date(2024, 1, 10))
+        await sec.press_raw(host, f"pl:{person}:poll:meeting")
+        await sec.wait_callback_answer()
+        await sec.wait_replies(2)  # "the vote is open", and the secretary's own ballot
+        check(await member.wait_reply(), recipient, f"pipeline.ballot {sender} → {recipient}")
+        await bot.settled()
+        await bot.emu.wait_until(lambda: bot.emu.pending_updates == 0)
+
+
+@case("pipeline.reminders")
+async def pipeline_reminders_case(bot: Harness) -> None:
+    """Due procedures and the Monday digest (a periodic task): no sender."""
+    sec = bot.user(1001, SECRETARY)
+    clock = bot.runtime.clock
+    assert isinstance(clock, FrozenClock)
+    branch_id = bot.branch_id  # type: ignore[attr-defined]
+    for index, recipient in enumerate(SUPPORTED_LOCALES):
+        await set_locale(bot, 1001, recipient)
+        tid, _name = MEMBERS[index]
+        await set_status(bot, tid, "applicant")
+        await pipeline_file(bot, tid, "talk", date(2026, 4, 20))  # the talk by 2026-05-20
+        async with bot.runtime.unit_of_work() as svc:
+            await _remind_branch(svc, branch_id)
+        await drain(bot.app)
+        check(await sec.wait_reply(), recipient, f"pipeline reminder → {recipient}")
+    for week, recipient in enumerate(SUPPORTED_LOCALES):
+        await set_locale(bot, 1001, recipient)
+        clock.set(datetime(2026, 5, 18, 2, 0, tzinfo=UTC) + timedelta(weeks=week))  # Mondays
+        async with bot.runtime.unit_of_work() as svc:
+            await _remind_branch(svc, branch_id)
+        await drain(bot.app)
+        check(await sec.wait_reply(), recipient, f"pipeline digest → {recipient}")
 
 
 async def test_every_covered_kind_has_a_case() -> None:

@@ -23,6 +23,14 @@ from store.models.fees import (
 )
 from store.models.ops import Delivery, DeliveryFile, Lease
 from store.models.org import BranchTransfer, OrgAdmin, OrgNotice, OrgNoticeReceipt, WebAppLogin
+from store.models.pipeline import (
+    PersonStatusHistory,
+    PipelineBallot,
+    PipelineCase,
+    PipelineNotice,
+    PipelinePoll,
+    PipelineStep,
+)
 from store.models.points import (
     ClaimStatus,
     LedgerEntry,
@@ -71,6 +79,12 @@ __all__ = [
     "OrgNoticeReceipt",
     "Organisation",
     "Person",
+    "PersonStatusHistory",
+    "PipelineBallot",
+    "PipelineCase",
+    "PipelineNotice",
+    "PipelinePoll",
+    "PipelineStep",
     "PointBlock",
     "PointClaim",
     "PointItem",

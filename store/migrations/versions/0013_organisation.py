@@ -1,7 +1,7 @@
 """organisation: administrators of organisations and used Mini App logins
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0012
 Create Date: 2026-12-03 14:00:00
 
 ``org_admins`` names who administers an organisation (党委/党总支) and every branch
@@ -19,7 +19,7 @@ from alembic import op
 BIGINT = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 revision: str = "0013"
-down_revision: str | Sequence[str] | None = "0009"
+down_revision: str | Sequence[str] | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
