@@ -10,6 +10,8 @@ from domain.clock import Clock
 from domain.deliveries import DeliveryService
 from domain.dialogs import DialogService
 from domain.fees import FeeService
+from domain.meetings import MeetingService
+from domain.meetings_minutes import MinutesService
 from domain.membership import MembershipService
 from domain.points import PointsService
 from domain.quiz import QuizService
@@ -56,3 +58,11 @@ class Services:
     @cached_property
     def reminders(self) -> RemindersService:
         return RemindersService(self.session, self.clock)
+
+    @cached_property
+    def meetings(self) -> MeetingService:
+        return MeetingService(self.session, self.clock)
+
+    @cached_property
+    def minutes(self) -> MinutesService:
+        return MinutesService(self.session, self.clock)

@@ -21,6 +21,13 @@ from store.models.fees import (
     FeeSubmission,
     FeeSubmissionMonth,
 )
+from store.models.meetings import (
+    LeadingCadre,
+    Meeting,
+    MeetingAlert,
+    MeetingAttendance,
+    MeetingMinutes,
+)
 from store.models.ops import Delivery, DeliveryFile, Lease
 from store.models.points import (
     ClaimStatus,
@@ -86,4 +93,9 @@ __all__ = [
     "ReviewDigest",
     "TelegramAccount",
     "ThoughtReport",
+    "LeadingCadre",
+    "Meeting",
+    "MeetingAlert",
+    "MeetingAttendance",
+    "MeetingMinutes",
 ]
