@@ -36,6 +36,8 @@ from handlers import (
     export,
     fees,
     lang,
+    meetings,
+    meetings_minutes,
     membership,
     points,
     quiz,
@@ -70,6 +72,8 @@ FEATURES: Sequence[ModuleType] = (
     points,
     quiz,
     calendar,
+    meetings,
+    meetings_minutes,
 )
 FALLBACKS: Sequence[ModuleType] = (dialog, errors)
 

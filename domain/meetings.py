@@ -693,7 +693,7 @@ class MeetingService(Service):
         secretaries = await self._secretaries(branch_id)
         if not secretaries:
             return []
-        alerts = []
+        alerts: list[Alert] = []
         for kind in rules.KINDS:
             for period in rules.required_periods(kind, today.year):
                 done = any(h[0].kind == kind and period.start <= h[1] <= period.end for h in held)
