@@ -7,18 +7,16 @@ Minutes live in ``domain.meetings_minutes``; the pure rules in ``domain.meetings
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from domain import meetings_rules as rules
 from domain.base import Service
 from domain.errors import Conflict, NotAllowed, NotFound
 from domain.membership import ROSTER_HOOKS, MembershipService
-from domain.periods import local_today
 from domain.points import PointsService
 from domain.roles import PersonStatus, Role
 from domain.roster import RosterRow, register_column
@@ -29,7 +27,6 @@ from store.models import (
     Branch,
     LeadingCadre,
     Meeting,
-    MeetingAlert,
     MeetingAttendance,
     Membership,
     Person,
@@ -61,6 +58,8 @@ class MeetingInfo:
     minutes_person_id: int | None
     minutes_name: str | None
     status: str
+    lecturer_person_id: int | None = None
+    lecturer_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -210,7 +209,7 @@ class MeetingService(Service):
 
     async def _info(self, m: Meeting) -> MeetingInfo:
         branch = await self._branch(m.branch_id)
-        names = await self._names({m.chair_person_id, m.minutes_person_id})
+        names = await self._names({m.chair_person_id, m.minutes_person_id, m.lecturer_person_id})
         return MeetingInfo(
             id=m.id,
             branch_id=m.branch_id,
@@ -225,6 +224,8 @@ class MeetingService(Service):
             minutes_person_id=m.minutes_person_id,
             minutes_name=names.get(m.minutes_person_id or 0),
             status=m.status,
+            lecturer_person_id=m.lecturer_person_id,
+            lecturer_name=names.get(m.lecturer_person_id or 0),
         )
 
     async def _meeting(self, viewer: Viewer, meeting_id: int) -> Meeting:
@@ -314,6 +315,37 @@ class MeetingService(Service):
             invited=len(invitees),
         )
         return await self._info(m), len(invitees)
+
+    async def people(self, viewer: Viewer) -> list[tuple[int, str]]:
+        """The branch's current members (secretary): (person id, name), by name."""
+        branch_id = self._secretary(viewer)
+        rows = await repo.branch_members(self.session, branch_id)
+        return [(r.person.id, r.person.full_name) for r in rows]
+
+    async def assign(
+        self, viewer: Viewer, meeting_id: int, role: str, person_id: int
+    ) -> MeetingInfo:
+        """Name the chair, the minute-taker or the lecturer (secretary)."""
+        branch_id = self._secretary(viewer)
+        m = await self._meeting(viewer, meeting_id)
+        self._open(m)
+        membership = await repo.current_membership(self.session, person_id)
+        if membership is None or membership.branch_id != branch_id:
+            raise NotFound(N_("This person is not a member of your branch."))
+        column = {"c": "chair_person_id", "m": "minutes_person_id", "l": "lecturer_person_id"}
+        if role not in column or (role == "l" and m.kind != rules.LECTURE):
+            raise NotFound(NO_MEETING)
+        setattr(m, column[role], person_id)
+        await self.session.flush()
+        await self.audit(
+            "meeting.assign",
+            actor=viewer,
+            subject_type="meeting",
+            subject_id=m.id,
+            role=column[role],
+            person=person_id,
+        )
+        return await self._info(m)
 
     # -- notices ----------------------------------------------------------------------
     async def due_notices(self, limit: int = 500) -> list[Notice]:
@@ -629,95 +661,3 @@ class MeetingService(Service):
             if starts_at.astimezone(zone).year == year:
                 counts[rules.outcome(a.checked_in_at is not None, a.leave_status)] += 1
         return counts
-
-    async def _held(self, branch_id: int, year: int) -> list[tuple[Meeting, date, int, int]]:
-        """Held meetings of a year: (meeting, local date, present, invited)."""
-        branch = await self._branch(branch_id)
-        zone = ZoneInfo(branch.timezone)
-        meetings = (
-            await self.session.scalars(
-                select(Meeting).where(Meeting.branch_id == branch_id, Meeting.status == "held")
-            )
-        ).all()
-        result = []
-        for m in meetings:
-            day = m.starts_at.astimezone(zone).date()
-            if day.year != year:
-                continue
-            people = await self.attendees(m.id)
-            present = sum(a.outcome == rules.PRESENT for a in people)
-            result.append((m, day, present, len(people)))
-        return result
-
-    async def compliance(self, viewer: Viewer, year: int) -> tuple[list[PeriodStatus], bool]:
-        """Per kind and period of ``year``: held or not (secretary); and whether the
-        secretary gave a Party lecture this year."""
-        branch_id = self._secretary(viewer)
-        branch = await self._branch(branch_id)
-        today = local_today(self.clock.now(), branch.timezone)
-        held = await self._held(branch_id, year)
-        statuses = []
-        for kind in rules.KINDS:
-            for period in rules.required_periods(kind, year):
-                inside = [
-                    h for h in held if h[0].kind == kind and period.start <= h[1] <= period.end
-                ]
-                state = rules.period_state(period, bool(inside), today)
-                if state == rules.UPCOMING:
-                    continue
-                best = max(inside, key=lambda h: h[2], default=None)
-                statuses.append(
-                    PeriodStatus(
-                        kind, period, state, best[2] if best else 0, best[3] if best else 0
-                    )
-                )
-        secretaries = {
-            r.person.id
-            for r in await repo.branch_members(self.session, branch_id, roles=[Role.SECRETARY])
-        }
-        lectured = any(
-            h[0].kind == rules.LECTURE and h[0].lecturer_person_id in secretaries for h in held
-        )
-        return statuses, lectured
-
-    # -- overdue alerts (periodic) ------------------------------------------------------
-    async def branch_ids(self) -> list[int]:
-        return list((await self.session.scalars(select(Branch.id).order_by(Branch.id))).all())
-
-    async def due_alerts(self, branch_id: int) -> list[Alert]:
-        """Periods about to end with their meeting not held, not yet alerted: each is
-        recorded (unique per branch, kind and period) and returned once."""
-        branch = await self._branch(branch_id)
-        today = local_today(self.clock.now(), branch.timezone)
-        held = await self._held(branch_id, today.year)
-        secretaries = await self._secretaries(branch_id)
-        if not secretaries:
-            return []
-        alerts: list[Alert] = []
-        for kind in rules.KINDS:
-            for period in rules.required_periods(kind, today.year):
-                done = any(h[0].kind == kind and period.start <= h[1] <= period.end for h in held)
-                if not rules.alert_due(period, done, today):
-                    continue
-                try:
-                    async with self.session.begin_nested():
-                        self.session.add(
-                            MeetingAlert(
-                                branch_id=branch_id,
-                                kind=kind,
-                                period=period.key,
-                                telegram_user_id=secretaries[0],
-                                sent_at=self.clock.now(),
-                            )
-                        )
-                except IntegrityError:
-                    continue
-                await self.audit(
-                    "meeting.overdue_alert",
-                    branch_id=branch_id,
-                    subject_type="meeting_kind",
-                    subject_id=kind,
-                    period=period.key,
-                )
-                alerts.extend(Alert(branch_id, kind, period, t) for t in secretaries)
-        return alerts

@@ -11,6 +11,7 @@ from domain.deliveries import DeliveryService
 from domain.dialogs import DialogService
 from domain.fees import FeeService
 from domain.meetings import MeetingService
+from domain.meetings_compliance import ComplianceService
 from domain.meetings_minutes import MinutesService
 from domain.membership import MembershipService
 from domain.points import PointsService
@@ -66,3 +67,7 @@ class Services:
     @cached_property
     def minutes(self) -> MinutesService:
         return MinutesService(self.session, self.clock)
+
+    @cached_property
+    def meeting_compliance(self) -> ComplianceService:
+        return ComplianceService(self.session, self.clock)

@@ -22,6 +22,7 @@ from domain import meetings_rules as rules
 from domain.dialogs import Dialog
 from domain.errors import DomainError
 from domain.meetings import AttendeeInfo, MeetingInfo, PeriodStatus
+from domain.meetings_export import meetings_workbook, year_title
 from domain.periods import local_today
 from domain.roles import Audience
 from handlers.callbacks import Callback, pattern
@@ -63,6 +64,12 @@ def register(app: BranchApp, registry: Registry) -> None:
         "meetings", N_("Meetings: upcoming, my attendance, compliance"), [Audience.MEMBER], order=45
     )
     registry.command("meeting_new", N_("Schedule a meeting"), [Audience.SECRETARY], order=46)
+    registry.exporter(
+        "meetings",
+        N_("Meetings: the year's register with attendance (YEAR)"),
+        [Audience.REVIEWER],
+        export_meetings,
+    )
     router: DialogRouter = app.bot_data["dialogs"]
     router.add(LEAVE_FLOW, "reason", _leave_reason)
     registry.periodic("meetings.notices", timedelta(minutes=1), run_notices)
@@ -93,6 +100,8 @@ def meeting_head(t: Gettext, m: MeetingInfo) -> str:
         lines.append(t("Chair: {name}").format(name=esc(m.chair_name)))
     if m.minutes_name:
         lines.append(t("Minutes: {name}").format(name=esc(m.minutes_name)))
+    if m.kind == rules.LECTURE and m.lecturer_name:
+        lines.append(t("Lecturer: {name}").format(name=esc(m.lecturer_name)))
     return "\n".join(lines)
 
 
@@ -171,8 +180,18 @@ def record_text(t: Gettext, m: MeetingInfo, people: list[AttendeeInfo], minutes:
     return "\n".join(lines)
 
 
-def record_keyboard(t: Gettext, m: MeetingInfo, *, runs: bool) -> InlineKeyboardMarkup | None:
+def record_keyboard(
+    t: Gettext, m: MeetingInfo, *, runs: bool, secretary: bool = False
+) -> InlineKeyboardMarkup | None:
     rows = []
+    if secretary and m.status == "scheduled":
+        roles = [
+            button(t("Chair…"), Callback(PREFIX, m.id, "who", "c0")),
+            button(t("Minute-taker…"), Callback(PREFIX, m.id, "who", "m0")),
+        ]
+        if m.kind == rules.LECTURE:
+            roles.append(button(t("Lecturer…"), Callback(PREFIX, m.id, "who", "l0")))
+        rows.append(roles)
     if m.status == "scheduled":
         rows.append([button(t("Check in"), Callback(PREFIX, m.id, "in"))])
     if runs and m.status == "scheduled":
@@ -228,7 +247,7 @@ async def new_command(update: Update, ctx: BranchContext) -> None:
             "The notice goes to {n} people before the meeting.",
             invited,
         ).format(n=invited),
-        record_keyboard(_, info, runs=True),
+        record_keyboard(_, info, runs=True, secretary=True),
     )
 
 
@@ -258,7 +277,7 @@ async def meetings_command(update: Update, ctx: BranchContext) -> None:
         ),
     ]
     if viewer.is_secretary:
-        statuses, lectured = await ctx.svc.meetings.compliance(viewer, year)
+        statuses, lectured = await ctx.svc.meeting_compliance.compliance(viewer, year)
         lines += ["", compliance_text(_, year, statuses, lectured)]
         lines += ["", _("Schedule a meeting: /meeting_new")]
     await reply(update, ctx, "\n".join(lines))
@@ -324,7 +343,9 @@ async def show_record(update: Update, ctx: BranchContext, meeting_id: int) -> No
             text += "\n" + ctx.ngettext(
                 "{n} file attached", "{n} files attached", len(last.files)
             ).format(n=len(last.files))
-    await reply(update, ctx, text, record_keyboard(_, info, runs=runs))
+    await reply(
+        update, ctx, text, record_keyboard(_, info, runs=runs, secretary=ctx.viewer.is_secretary)
+    )
 
 
 # ---------------------------------------------------------------------------- buttons
@@ -476,6 +497,44 @@ async def _tick(update: Update, ctx: BranchContext, cb: Callback) -> None:
     await answer_callback(update, _("Marked present.") if present else _("Marked not present."))
 
 
+ROLE_PROMPTS = {
+    "c": N_("Who chairs “{title}”?"),
+    "m": N_("Who takes the minutes of “{title}”?"),
+    "l": N_("Who gives the lecture “{title}”?"),
+}
+
+
+async def _who(update: Update, ctx: BranchContext, cb: Callback) -> None:
+    _ = ctx.gettext
+    arg = cb.arg or ""
+    role, page_text = arg[:1], arg[1:]
+    if role not in ROLE_PROMPTS or not page_text.isdigit():
+        await answer_callback(update, _("This button is no longer valid."), alert=True)
+        return
+    people = await ctx.svc.meetings.people(ctx.viewer)
+    info = await ctx.svc.meetings.info(ctx.viewer, cb.id)
+    buttons = [
+        button(name, Callback(PREFIX, info.id, "set", f"{role}{pid}")) for pid, name in people
+    ]
+    rows, _page = paged_rows(
+        _, buttons, int(page_text), lambda p: Callback(PREFIX, info.id, "who", f"{role}{p}")
+    )
+    await answer_callback(update)
+    await reply(update, ctx, _(ROLE_PROMPTS[role]).format(title=esc(info.title)), keyboard(rows))
+
+
+async def _set(update: Update, ctx: BranchContext, cb: Callback) -> None:
+    _ = ctx.gettext
+    arg = cb.arg or ""
+    role, person = arg[:1], arg[1:]
+    if role not in ROLE_PROMPTS or not person.isdigit() or len(person) > 18:
+        await answer_callback(update, _("This button is no longer valid."), alert=True)
+        return
+    info = await ctx.svc.meetings.assign(ctx.viewer, cb.id, role, int(person))
+    await answer_callback(update, _("Saved."))
+    await reply(update, ctx, meeting_head(_, info))
+
+
 async def _close(update: Update, ctx: BranchContext, cb: Callback) -> None:
     _ = ctx.gettext
     result = await ctx.svc.meetings.close(ctx.viewer, cb.id)
@@ -522,10 +581,35 @@ ACTIONS = {
     "roll": _roll,
     "tk": _tick,
     "cls": _close,
+    "who": _who,
+    "set": _set,
     "rec": _record,
     "min": _minutes,
     "msave": _minutes_save,
 }
+
+
+async def export_meetings(update: Update, ctx: BranchContext, args: list[str]) -> None:
+    _ = ctx.gettext
+    viewer = ctx.viewer
+    if args and not (args[0].isascii() and args[0].isdigit() and len(args[0]) == 4):
+        await reply(update, ctx, _("Send /export meetings YEAR, e.g. /export meetings 2026."))
+        return
+    if not viewer.is_member or viewer.branch_timezone is None:
+        await reply(update, ctx, _("Only members of a branch can do this."))
+        return
+    year = int(args[0]) if args else local_today(ctx.svc.clock.now(), viewer.branch_timezone).year
+    try:
+        rows, people = await ctx.svc.meeting_compliance.year_register(viewer, year)
+    except DomainError as exc:
+        await reply(update, ctx, render_error(ctx, exc))
+        return
+    data = meetings_workbook(year, rows, people, _)
+    chat = update.effective_chat
+    assert chat is not None
+    await ctx.bot.send_document(
+        chat.id, data, filename=f"meetings-{year}.xlsx", caption=year_title(_, year)
+    )
 
 
 # ---------------------------------------------------------------------------- periodic
@@ -553,10 +637,10 @@ async def run_overdue(app: Any) -> int:
     runtime: Runtime = app.bot_data["runtime"]
     sent = 0
     async with runtime.unit_of_work() as svc:
-        branches = await svc.meetings.branch_ids()
+        branches = await svc.meeting_compliance.branch_ids()
     for branch_id in branches:
         async with runtime.unit_of_work() as svc:
-            alerts = await svc.meetings.due_alerts(branch_id)
+            alerts = await svc.meeting_compliance.due_alerts(branch_id)
             locales = await locales_for(svc.session, [a.telegram_user_id for a in alerts])
             for alert in alerts:
                 t = translator(locales[alert.telegram_user_id]).gettext

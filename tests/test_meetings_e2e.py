@@ -8,11 +8,13 @@ alert is sent once. The periodic tasks are called directly at the frozen time.""
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import text
 
 from domain.clock import FrozenClock
@@ -100,6 +102,12 @@ async def test_meeting_from_notice_to_points(mbot: Harness, clock: FrozenClock) 
     assert "会议已安排" in created.text and "三楼会议室" in created.text
     assert "4 人" in created.text  # Party members only: not the activist 王五
     meeting_id = parse(data_of(created, "cls")).id  # type: ignore[union-attr]
+    # The secretary names 张三 to take the minutes.
+    await press(sec, created, "记录人")
+    pick = await sec.wait_reply()
+    assert "谁担任" in pick.text and len([b for row in pick.buttons for b in row]) == 5
+    assert "已保存" in await press(sec, pick, "张三")
+    assert "记录人：张三" in (await sec.wait_reply()).text
 
     # Notices: nobody yet; the leading cadre 3 days before; the others 1 day before.
     assert await run_notices(bot.app) == 0
@@ -184,11 +192,11 @@ async def test_meeting_from_notice_to_points(mbot: Harness, clock: FrozenClock) 
     assert await bot.scalar("SELECT text FROM meeting_minutes WHERE version = 1") == (
         "议题：审议第二季度工作。决议：通过。\n签到表"
     )
-    # A member cannot write minutes.
-    await zhang.send(f"/meeting_{meeting_id}")
-    member_view = await zhang.wait_reply()
+    # A member who does not take the minutes cannot write them.
+    await li.send(f"/meeting_{meeting_id}")
+    member_view = await li.wait_reply()
     assert "结束会议" not in [b.text for row in member_view.buttons for b in row]
-    assert "只有记录人或支部书记" in await press(zhang, member_view, "会议记录")
+    assert "只有记录人或支部书记" in await press(li, member_view, "会议记录")
 
     # Closing grants points once: two present (credit), 赵六 absent (deduction).
     assert "会议已结束" in await press(sec, record, "结束会议")
@@ -215,6 +223,26 @@ async def test_meeting_from_notice_to_points(mbot: Harness, clock: FrozenClock) 
     assert "❌ 2026Q1 党员大会: 未召开" in overview.text
     assert "✅ 2026Q2 党员大会: 已召开，出席 2/4" in overview.text
     assert "尚未讲党课" in overview.text
+
+    # The register: one sheet per kind, one row per meeting, the attendance matrix.
+    await zhang.send("/export meetings 2026")
+    assert "没有您可以导出的内容" in (await zhang.wait_reply()).text
+    await sec.send("/export meetings 2026")
+    doc = await sec.wait_reply()
+    assert doc.document is not None
+    name, _mime, data = doc.document
+    assert name == "meetings-2026.xlsx"
+    wb = load_workbook(io.BytesIO(data))
+    assert wb.sheetnames[:2] == ["党员大会", "支委会"]
+    sheet = wb["党员大会"]
+    header = [c.value for c in sheet[1]]
+    assert header[:3] == ["序号", "日期", "标题"]
+    row = {h: c.value for h, c in zip(header, sheet[2], strict=True)}
+    assert row["标题"] == "第二季度党员大会" and row["记录人"] == "张三"
+    assert (row["出席"], row["请假"], row["缺席"]) == (2, 1, 1)
+    assert (row["张三"], row["李四"], row["赵六"], row["王书记"]) == ("✓", "请假", "✗", "✓")
+    assert "全票通过" in row["会议记录（最新版本）"] and row["版本"] == 2
+    assert sheet.max_row == 2 and wb["支委会"].max_row == 1
 
 
 async def test_overdue_alert_is_sent_once(mbot: Harness, clock: FrozenClock) -> None:

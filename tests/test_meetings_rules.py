@@ -4,6 +4,7 @@ secretary types to schedule a meeting."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -75,7 +76,7 @@ def test_periods_are_disjoint_and_inside_the_year(kind: str, year: int) -> None:
     periods = rules.required_periods(kind, year)
     for p in periods:
         assert p.start <= p.end and p.start.year == year == p.end.year
-    for a, b in zip(periods, periods[1:], strict=False):
+    for a, b in itertools.pairwise(periods):
         assert a.end < b.start
 
 
@@ -98,7 +99,12 @@ def test_parse_new_meeting() -> None:
         rules.COMMITTEE, date(2026, 6, 1), time(16, 0), "六月支委会", "会议室 301"
     )
     g = rules.parse_new_meeting("党小组会 2026-06-17 16:00 #第一党小组 六月学习")
-    assert (g.kind, g.party_group, g.title, g.place) == (rules.GROUP, "第一党小组", "六月学习", None)
+    assert (g.kind, g.party_group, g.title, g.place) == (
+        rules.GROUP,
+        "第一党小组",
+        "六月学习",
+        None,
+    )
     lecture = rules.parse_new_meeting("lecture 2026-07-01 09：30 革命传统教育｜https://x.example")
     assert (lecture.at, lecture.place) == (time(9, 30), "https://x.example")
     for bad in (
