@@ -33,9 +33,6 @@ from store.models import (
     TelegramAccount,
 )
 
-SECRETARY_ONLY = N_("Only the branch secretary can do this.")
-MEMBERS_ONLY = N_("Only members of a branch can do this.")
-NO_MEETING = N_("This meeting does not exist.")
 MAX_REASON = 500
 
 #: Days before a meeting its notice goes out (branch settings override them).
@@ -183,19 +180,19 @@ class MeetingService(Service):
     @staticmethod
     def _member(viewer: Viewer) -> int:
         if not viewer.is_member or viewer.branch_id is None:
-            raise NotAllowed(MEMBERS_ONLY)
+            raise NotAllowed(N_("Only members of a branch can do this."))
         return viewer.branch_id
 
     @staticmethod
     def _secretary(viewer: Viewer) -> int:
         if not viewer.is_secretary or viewer.branch_id is None:
-            raise NotAllowed(SECRETARY_ONLY)
+            raise NotAllowed(N_("Only the branch secretary can do this."))
         return viewer.branch_id
 
     async def _branch(self, branch_id: int) -> Branch:
         branch = await self.session.get(Branch, branch_id)
         if branch is None:
-            raise NotFound(NO_MEETING)
+            raise NotFound(N_("This meeting does not exist."))
         return branch
 
     async def _names(self, ids: set[int | None]) -> dict[int, str]:
@@ -232,7 +229,7 @@ class MeetingService(Service):
         branch_id = self._member(viewer)
         m = await self.session.get(Meeting, meeting_id)
         if m is None or m.branch_id != branch_id:
-            raise NotFound(NO_MEETING)
+            raise NotFound(N_("This meeting does not exist."))
         return m
 
     async def _own_attendance(self, viewer: Viewer, m: Meeting) -> MeetingAttendance:
@@ -334,7 +331,7 @@ class MeetingService(Service):
             raise NotFound(N_("This person is not a member of your branch."))
         column = {"c": "chair_person_id", "m": "minutes_person_id", "l": "lecturer_person_id"}
         if role not in column or (role == "l" and m.kind != rules.LECTURE):
-            raise NotFound(NO_MEETING)
+            raise NotFound(N_("This meeting does not exist."))
         setattr(m, column[role], person_id)
         await self.session.flush()
         await self.audit(
@@ -460,7 +457,7 @@ class MeetingService(Service):
         att = await self.session.get(MeetingAttendance, attendance_id)
         m = None if att is None else await self.session.get(Meeting, att.meeting_id)
         if att is None or m is None or m.branch_id != branch_id:
-            raise NotFound(NO_MEETING)
+            raise NotFound(N_("This meeting does not exist."))
         if att.leave_status != "pending":
             raise Conflict(N_("This leave request was already decided or withdrawn."))
         att.leave_status = "approved" if approve else "refused"
@@ -526,7 +523,7 @@ class MeetingService(Service):
             )
         )
         if att is None:
-            raise NotFound(NO_MEETING)
+            raise NotFound(N_("This meeting does not exist."))
         now = self.clock.now()
         if att.checked_in_at is None:
             att.checked_in_at, att.checked_by_person_id = now, viewer.person_id
