@@ -43,6 +43,7 @@ from handlers import (
     quiz,
     reports,
     start,
+    talks,
 )
 from handlers.dialog import DialogRouter
 from handlers.registry import (
@@ -74,6 +75,7 @@ FEATURES: Sequence[ModuleType] = (
     calendar,
     meetings,
     meetings_minutes,
+    talks,
 )
 FALLBACKS: Sequence[ModuleType] = (dialog, errors)
 

@@ -18,6 +18,7 @@ from domain.points import PointsService
 from domain.quiz import QuizService
 from domain.reminders import RemindersService
 from domain.reports import ReportService
+from domain.talks import TalkService
 
 
 class Services:
@@ -71,3 +72,7 @@ class Services:
     @cached_property
     def meeting_compliance(self) -> ComplianceService:
         return ComplianceService(self.session, self.clock)
+
+    @cached_property
+    def talks(self) -> TalkService:
+        return TalkService(self.session, self.clock)

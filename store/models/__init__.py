@@ -22,11 +22,14 @@ from store.models.fees import (
     FeeSubmissionMonth,
 )
 from store.models.meetings import (
+    GroupLeader,
     LeadingCadre,
     Meeting,
     MeetingAlert,
     MeetingAttendance,
     MeetingMinutes,
+    Talk,
+    TalkAlert,
 )
 from store.models.ops import Delivery, DeliveryFile, Lease
 from store.models.points import (
@@ -66,6 +69,7 @@ __all__ = [
     "FeeRegisterEntry",
     "FeeSubmission",
     "FeeSubmissionMonth",
+    "GroupLeader",
     "JoinRequest",
     "LeadingCadre",
     "Lease",
@@ -96,6 +100,8 @@ __all__ = [
     "ReportComment",
     "ReportNudge",
     "ReviewDigest",
+    "Talk",
+    "TalkAlert",
     "TelegramAccount",
     "ThoughtReport",
 ]

@@ -1,16 +1,18 @@
 """Organisational life (组织生活): meetings of 三会一课 and theme Party days, who was
 invited and how they answered (attend / leave), check-ins, append-only minutes, the
-leading cadres who get notices early, and the overdue alerts already sent."""
+leading cadres who get notices early, the overdue alerts already sent, and
+heart-to-heart talks (谈心谈话) with party group leaders and their quarter alerts."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -110,4 +112,54 @@ class MeetingAlert(Base):
     kind: Mapped[str] = mapped_column(String(24))
     period: Mapped[str] = mapped_column(String(16))
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    sent_at: Mapped[datetime]
+
+
+class Talk(Base):
+    """A heart-to-heart talk (谈心谈话) between two people of a branch: planned (with a
+    reminder to both on the day) or held, with a short summary private to the two, the
+    secretary and reviewers."""
+
+    __tablename__ = "talks"
+    __table_args__ = (Index("ix_talks_branch_day", "branch_id", "talk_on"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"))
+    person_a_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    person_b_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    #: planned | held
+    status: Mapped[str] = mapped_column(String(16))
+    #: The day it was held, or the day it is planned for (local).
+    talk_on: Mapped[date] = mapped_column(Date)
+    summary: Mapped[str | None] = mapped_column(Text)
+    reminded_at: Mapped[datetime | None]
+    created_by_person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    created_at: Mapped[datetime]
+    held_at: Mapped[datetime | None]
+
+
+class GroupLeader(Base):
+    """The leader of a party group (党小组长, a roster column): gets the quarter's
+    talk-table reminder."""
+
+    __tablename__ = "talk_group_leaders"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("persons.id"), primary_key=True, autoincrement=False
+    )
+    created_at: Mapped[datetime]
+
+
+class TalkAlert(Base):
+    """A reminder sent to a party group's leaders that the quarter's talk table is
+    incomplete. Unique: once per branch, group and quarter."""
+
+    __tablename__ = "talk_alerts"
+    __table_args__ = (UniqueConstraint("branch_id", "party_group", "quarter"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"))
+    party_group: Mapped[str] = mapped_column(String(64))
+    quarter: Mapped[str] = mapped_column(String(8))
+    missing: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime]
