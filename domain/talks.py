@@ -165,14 +165,18 @@ class TalkService(Service):
             raise NotFound(N_("This person is not a member of your branch."))
         return (await self._names({person_id}))[person_id]
 
-    async def record(self, viewer: Viewer, person_id: int, day: date, summary: str) -> TalkInfo:
-        branch_id = self._member(viewer)
-        await self.partner(viewer, person_id)
-        today = await self.today(branch_id)
+    async def check_held_day(self, viewer: Viewer, day: date) -> None:
+        """A held talk's day: not in the future, not before last year."""
+        today = await self.today(self._member(viewer))
         if day > today:
             raise Conflict(N_("A talk that was held cannot be in the future."))
         if day.year < today.year - 1:
             raise Conflict(N_("This date is too long ago."))
+
+    async def record(self, viewer: Viewer, person_id: int, day: date, summary: str) -> TalkInfo:
+        branch_id = self._member(viewer)
+        await self.partner(viewer, person_id)
+        await self.check_held_day(viewer, day)
         summary = summary.strip()
         if not summary:
             raise Conflict(N_("Please give a short summary."))

@@ -69,7 +69,7 @@ def register(app: BranchApp, registry: Registry) -> None:
 
 def talk_line(t: Gettext, talk: Any, me: int | None) -> str:
     other = talk.b_name if talk.a_id == me else talk.a_name
-    state = t("held") if talk.status == "held" else t("planned")
+    state = t("took place") if talk.status == "held" else t("planned")
     return t("• {date} with {name} ({state})").format(
         date=talk.talk_on.isoformat(), name=esc(other), state=state
     )
@@ -207,6 +207,11 @@ async def _day(update: Update, ctx: BranchContext) -> Any:
 async def _record_date(update: Update, ctx: BranchContext, dialog: Dialog) -> None:
     day = await _day(update, ctx)
     if day is None:
+        return
+    try:
+        await ctx.svc.talks.check_held_day(ctx.viewer, day)
+    except DomainError as exc:
+        await reply(update, ctx, render_error(ctx, exc))
         return
     await ctx.svc.dialogs.set(
         ctx.viewer.telegram_user_id, RECORD, "summary", {**dialog.data, "d": day.isoformat()}

@@ -438,6 +438,21 @@ async def build_world(bot: Harness) -> World:
     buttons["mt leave refuse"] = data_of(leave, "lno")
     for u in (sec, zhang, qian):
         u.skip_pending()
+
+    # tk: a planned heart-to-heart talk between 张预备 and the secretary.
+    await zhang.send("/talks")
+    talks = await zhang.wait_reply()
+    await zhang.press(talks, "计划谈话")
+    await zhang.wait_callback_answer()
+    partners = await zhang.wait_reply()
+    await zhang.press(partners, "王书记")
+    await zhang.wait_callback_answer()
+    await zhang.wait_reply()
+    await zhang.send(f"{soon + _td(days=2):%Y-%m-%d}")
+    await zhang.wait_reply()
+    await sec.wait_reply()  # told of the plan
+    talk_id = await bot.scalar("SELECT max(id) FROM talks")
+    buttons["tk done"] = Callback("tk", talk_id, "done").pack()
     for u in [sec, zhang, qian, *users.values()]:
         u.skip_pending()
     await bot.emu.wait_until(lambda: bot.emu.pending_updates == 0)
@@ -532,6 +547,7 @@ BUTTONS = [
     "mt minutes save",
     "mt leave approve",
     "mt leave refuse",
+    "tk done",
 ]
 BUTTON_CASES = [
     pytest.param(name, actor, id=f"{name.replace(' ', '-')}-by-{actor}")
@@ -667,6 +683,7 @@ COMMANDS = [
     "/scheme base 90",
     "/meeting_new 党员大会 2030-01-05 15:00 越权会议",
     "/export meetings 2026",
+    "/export talks 2026Q2",
 ]
 COMMAND_CASES = [
     pytest.param(command, actor, id=f"{command.split()[0][1:]}-{i}-by-{actor}")
@@ -710,7 +727,9 @@ SECRETARY_ACTIONS = {
 }
 
 
-@pytest.mark.parametrize("command", ["/calendar", "/exam", "/fees", "/start", "/help", "/meetings"])
+@pytest.mark.parametrize(
+    "command", ["/calendar", "/exam", "/fees", "/start", "/help", "/meetings", "/talks"]
+)
 async def test_member_views_offer_no_secretary_buttons(world: World, command: str) -> None:
     async def act(user: EmulatedUser) -> tuple[list[str], int]:
         update_id = await user.send(command)
