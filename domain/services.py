@@ -11,6 +11,7 @@ from domain.deliveries import DeliveryService
 from domain.dialogs import DialogService
 from domain.fees import FeeService
 from domain.meetings import MeetingService
+from domain.meetings_calendar import CalendarMeetingService
 from domain.meetings_compliance import ComplianceService
 from domain.meetings_minutes import MinutesService
 from domain.membership import MembershipService
@@ -76,3 +77,7 @@ class Services:
     @cached_property
     def talks(self) -> TalkService:
         return TalkService(self.session, self.clock)
+
+    @cached_property
+    def meeting_calendar(self) -> CalendarMeetingService:
+        return CalendarMeetingService(self.session, self.clock)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
@@ -238,6 +238,14 @@ async def new_command(update: Update, ctx: BranchContext) -> None:
     await reply(
         update,
         ctx,
+        scheduled_text(ctx, info, invited),
+        record_keyboard(_, info, runs=True, secretary=True),
+    )
+
+
+def scheduled_text(ctx: BranchContext, info: MeetingInfo, invited: int) -> str:
+    _ = ctx.gettext
+    return (
         _("Meeting scheduled.")
         + "\n"
         + meeting_head(_, info)
@@ -246,8 +254,7 @@ async def new_command(update: Update, ctx: BranchContext) -> None:
             "The notice goes to {n} person before the meeting.",
             "The notice goes to {n} people before the meeting.",
             invited,
-        ).format(n=invited),
-        record_keyboard(_, info, runs=True, secretary=True),
+        ).format(n=invited)
     )
 
 
@@ -276,11 +283,27 @@ async def meetings_command(update: Update, ctx: BranchContext) -> None:
             present=mine[rules.PRESENT], leave=mine[rules.ON_LEAVE], absent=mine[rules.ABSENT]
         ),
     ]
+    rows = []
+    if viewer.is_secretary:
+        suggestions = await ctx.svc.meeting_calendar.suggestions(viewer)
+        for sug in suggestions:
+            rows.append(
+                [
+                    button(
+                        _("Schedule {kind} {date}").format(
+                            kind=kind_label(_, sug.kind), date=sug.day.isoformat()
+                        ),
+                        Callback(PREFIX, sug.rule_id, "cal", sug.day.strftime("%Y%m%d")),
+                    )
+                ]
+            )
+        if suggestions:
+            lines += ["", _("From the branch calendar, not scheduled yet: see the buttons.")]
     if viewer.is_secretary:
         statuses, lectured = await ctx.svc.meeting_compliance.compliance(viewer, year)
         lines += ["", compliance_text(_, year, statuses, lectured)]
         lines += ["", _("Schedule a meeting: /meeting_new")]
-    await reply(update, ctx, "\n".join(lines))
+    await reply(update, ctx, "\n".join(lines), keyboard(rows) if rows else None)
 
 
 def compliance_text(t: Gettext, year: int, statuses: list[PeriodStatus], lectured: bool) -> str:
@@ -555,6 +578,30 @@ async def _close(update: Update, ctx: BranchContext, cb: Callback) -> None:
     )
 
 
+async def _from_calendar(update: Update, ctx: BranchContext, cb: Callback) -> None:
+    _ = ctx.gettext
+    try:
+        day = datetime.strptime(cb.arg or "", "%Y%m%d").date()
+    except ValueError:
+        await answer_callback(update, _("This button is no longer valid."), alert=True)
+        return
+    info, invited = await ctx.svc.meeting_calendar.schedule(
+        ctx.viewer,
+        cb.id,
+        day,
+        lambda kind, when: _("{kind} {date}").format(
+            kind=kind_label(_, kind), date=when.isoformat()
+        ),
+    )
+    await answer_callback(update, _("Meeting scheduled."))
+    await reply(
+        update,
+        ctx,
+        scheduled_text(ctx, info, invited),
+        record_keyboard(_, info, runs=True, secretary=True),
+    )
+
+
 async def _record(update: Update, ctx: BranchContext, cb: Callback) -> None:
     await answer_callback(update)
     await show_record(update, ctx, cb.id)
@@ -581,6 +628,7 @@ ACTIONS = {
     "roll": _roll,
     "tk": _tick,
     "cls": _close,
+    "cal": _from_calendar,
     "who": _who,
     "set": _set,
     "rec": _record,

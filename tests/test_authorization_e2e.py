@@ -424,6 +424,8 @@ async def build_world(bot: Harness) -> World:
     who = await sec.wait_reply()
     buttons["mt set"] = data_of(who, "set")
     buttons["mt minutes save"] = buttons["mt minutes"].replace(":min", ":msave")
+    await sec.send("/meetings")
+    buttons["mt calendar"] = data_of(await sec.wait_reply(), "cal")
     await run_notices(bot.app)
     notice = await zhang.wait_reply()
     await zhang.press(notice, "请假")
@@ -548,6 +550,7 @@ BUTTONS = [
     "mt leave approve",
     "mt leave refuse",
     "tk done",
+    "mt calendar",
 ]
 BUTTON_CASES = [
     pytest.param(name, actor, id=f"{name.replace(' ', '-')}-by-{actor}")
@@ -724,6 +727,7 @@ SECRETARY_ACTIONS = {
     "cls",
     "roll",
     "who",
+    "cal",
 }
 
 

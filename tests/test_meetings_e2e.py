@@ -306,3 +306,26 @@ async def test_leave_dialog_survives_a_restart_and_bad_input(
                 await bot.scalar("SELECT count(*) FROM audit_log WHERE action = 'access.denied'")
                 >= 1
             )
+
+
+async def test_meeting_from_a_calendar_occurrence(mbot: Harness, clock: FrozenClock) -> None:
+    bot = mbot
+    users = await setup(bot)
+    sec = users[1001]
+    await sec.send("/meetings")
+    overview = await sec.wait_reply()
+    offered = [b.text for row in overview.buttons for b in row]
+    assert offered[0] == "安排 支委会 2026-06-01"
+    await press(sec, overview, "安排 支委会 2026-06-01")
+    created = await sec.wait_reply()
+    assert "会议已安排" in created.text and "2026-06-01 16:00" in created.text
+    assert "1 人" in created.text  # the committee: the secretary
+    assert "已安排" in await press(sec, overview, "安排 支委会 2026-06-01")  # a double tap
+    assert await bot.scalar("SELECT count(*) FROM meetings") == 1
+    await sec.send("/meetings")
+    again = await sec.wait_reply()
+    assert "安排 支委会 2026-06-01" not in [b.text for row in again.buttons for b in row]
+    # Forged: a date that is no occurrence of the rule.
+    rule = await bot.scalar("SELECT calendar_rule_id FROM meetings")
+    await sec.press_raw(again.message_id, f"mt:{rule}:cal:20260602")
+    assert "不存在" in ((await sec.wait_callback_answer()).text or "")

@@ -29,7 +29,11 @@ class Meeting(Base):
     """One meeting of a branch: 党员大会, 支委会, 党小组会, 党课, 主题党日, 组织生活会."""
 
     __tablename__ = "meetings"
-    __table_args__ = (Index("ix_meetings_branch_starts", "branch_id", "starts_at"),)
+    __table_args__ = (
+        Index("ix_meetings_branch_starts", "branch_id", "starts_at"),
+        # One meeting per occurrence of a calendar rule (one-offs have neither).
+        UniqueConstraint("calendar_rule_id", "occurrence"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"))
@@ -45,6 +49,9 @@ class Meeting(Base):
     lecturer_person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
     #: scheduled | held | cancelled
     status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    #: The calendar rule and occurrence (local date) this meeting holds, if any.
+    calendar_rule_id: Mapped[int | None] = mapped_column(ForeignKey("calendar_rules.id"))
+    occurrence: Mapped[date | None] = mapped_column(Date)
     closed_at: Mapped[datetime | None]
     created_by_person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
     created_at: Mapped[datetime]

@@ -4,10 +4,11 @@ Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-03 13:51:25
 
-三会一课 meetings and theme Party days with the people they concern (notice, leave,
-check-in), append-only minutes, the leading cadres who get notices early, the overdue
-alerts already sent to secretaries (unique per branch, kind and period), and
-heart-to-heart talks with the party group leaders and their quarter alerts.
+三会一课 meetings and theme Party days (one-offs, or an occurrence of a calendar rule,
+once) with the people they concern (notice, leave, check-in), append-only minutes, the
+leading cadres who get notices early, the overdue alerts already sent to secretaries
+(unique per branch, kind and period), and heart-to-heart talks with the party group
+leaders and their quarter alerts.
 """
 
 from collections.abc import Sequence
@@ -46,32 +47,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_meeting_alerts')),
     sa.UniqueConstraint('branch_id', 'kind', 'period', name=op.f('uq_meeting_alerts_branch_id_kind_period'))
     )
-    op.create_table('meetings',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('branch_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('kind', sa.String(length=24), nullable=False),
-    sa.Column('title', sa.String(length=120), nullable=False),
-    sa.Column('starts_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('place', sa.String(length=200), nullable=True),
-    sa.Column('audience', sa.String(length=24), nullable=False),
-    sa.Column('party_group', sa.String(length=64), nullable=True),
-    sa.Column('chair_person_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('minutes_person_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('lecturer_person_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('created_by_person_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['branch_id'], ['branches.id'], name=op.f('fk_meetings_branch_id_branches')),
-    sa.ForeignKeyConstraint(['chair_person_id'], ['persons.id'], name=op.f('fk_meetings_chair_person_id_persons')),
-    sa.ForeignKeyConstraint(['created_by_person_id'], ['persons.id'], name=op.f('fk_meetings_created_by_person_id_persons')),
-    sa.ForeignKeyConstraint(['lecturer_person_id'], ['persons.id'], name=op.f('fk_meetings_lecturer_person_id_persons')),
-    sa.ForeignKeyConstraint(['minutes_person_id'], ['persons.id'], name=op.f('fk_meetings_minutes_person_id_persons')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_meetings'))
-    )
-    with op.batch_alter_table('meetings', schema=None) as batch_op:
-        batch_op.create_index('ix_meetings_branch_starts', ['branch_id', 'starts_at'], unique=False)
-
     op.create_table('talk_alerts',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('branch_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -105,6 +80,36 @@ def upgrade() -> None:
         batch_op.create_index('ix_talks_branch_day', ['branch_id', 'talk_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_talks_person_a_id'), ['person_a_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_talks_person_b_id'), ['person_b_id'], unique=False)
+
+    op.create_table('meetings',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('branch_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('kind', sa.String(length=24), nullable=False),
+    sa.Column('title', sa.String(length=120), nullable=False),
+    sa.Column('starts_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('place', sa.String(length=200), nullable=True),
+    sa.Column('audience', sa.String(length=24), nullable=False),
+    sa.Column('party_group', sa.String(length=64), nullable=True),
+    sa.Column('chair_person_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('minutes_person_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('lecturer_person_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('calendar_rule_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('occurrence', sa.Date(), nullable=True),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_by_person_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['branch_id'], ['branches.id'], name=op.f('fk_meetings_branch_id_branches')),
+    sa.ForeignKeyConstraint(['calendar_rule_id'], ['calendar_rules.id'], name=op.f('fk_meetings_calendar_rule_id_calendar_rules')),
+    sa.ForeignKeyConstraint(['chair_person_id'], ['persons.id'], name=op.f('fk_meetings_chair_person_id_persons')),
+    sa.ForeignKeyConstraint(['created_by_person_id'], ['persons.id'], name=op.f('fk_meetings_created_by_person_id_persons')),
+    sa.ForeignKeyConstraint(['lecturer_person_id'], ['persons.id'], name=op.f('fk_meetings_lecturer_person_id_persons')),
+    sa.ForeignKeyConstraint(['minutes_person_id'], ['persons.id'], name=op.f('fk_meetings_minutes_person_id_persons')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_meetings')),
+    sa.UniqueConstraint('calendar_rule_id', 'occurrence', name=op.f('uq_meetings_calendar_rule_id_occurrence'))
+    )
+    with op.batch_alter_table('meetings', schema=None) as batch_op:
+        batch_op.create_index('ix_meetings_branch_starts', ['branch_id', 'starts_at'], unique=False)
 
     op.create_table('meeting_attendance',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -158,6 +163,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_meeting_attendance_meeting_id'))
 
     op.drop_table('meeting_attendance')
+    with op.batch_alter_table('meetings', schema=None) as batch_op:
+        batch_op.drop_index('ix_meetings_branch_starts')
+
+    op.drop_table('meetings')
     with op.batch_alter_table('talks', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_talks_person_b_id'))
         batch_op.drop_index(batch_op.f('ix_talks_person_a_id'))
@@ -165,10 +174,6 @@ def downgrade() -> None:
 
     op.drop_table('talks')
     op.drop_table('talk_alerts')
-    with op.batch_alter_table('meetings', schema=None) as batch_op:
-        batch_op.drop_index('ix_meetings_branch_starts')
-
-    op.drop_table('meetings')
     op.drop_table('meeting_alerts')
     op.drop_table('talk_group_leaders')
     op.drop_table('meeting_leading_cadres')
