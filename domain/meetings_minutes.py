@@ -5,14 +5,17 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
 from domain.errors import Conflict, NotAllowed
 from domain.meetings import MeetingInfo, MeetingService
+from domain.reports import safe_name
 from domain.viewer import Viewer
 from locales.i18n import N_
 from store.models import Meeting, MeetingMinutes
@@ -94,3 +97,18 @@ class MinutesService(MeetingService):
             MinutesVersion(r.version, r.text, list(r.files or []), r.author_person_id, r.created_at)
             for r in rows
         ]
+
+
+def write_copy(
+    storage_dir: Path, branch_id: int, meeting_id: int, unique_id: str, ext: str, data: bytes
+) -> str:
+    """Keep the bot's own copy of a minutes file (Telegram may forget it); written
+    atomically; returns its path relative to ``storage_dir``."""
+    relative = Path("meetings") / str(branch_id) / str(meeting_id)
+    name = safe_name(unique_id or "file", 60) + ext
+    folder = storage_dir / relative
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / (name + ".part")
+    tmp.write_bytes(data)
+    os.replace(tmp, folder / name)
+    return (relative / name).as_posix()

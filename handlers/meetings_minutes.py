@@ -6,18 +6,23 @@ new version with one button."""
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
 from typing import Any
 
 from telegram import Update
+from telegram.error import TelegramError
 
 from bot.context import BranchApp, BranchContext
 from domain.dialogs import Dialog
 from domain.errors import DomainError
-from domain.meetings_minutes import MAX_FILES, MAX_MINUTES
+from domain.meetings_minutes import MAX_FILES, MAX_MINUTES, write_copy
 from handlers.callbacks import Callback
 from handlers.common import answer_callback, button, esc, keyboard, render_error, reply
 from handlers.dialog import DialogRouter
 from handlers.registry import Registry
+
+log = logging.getLogger(__name__)
 
 FLOW = "mt_min"
 PREFIX = "mt"
@@ -80,7 +85,9 @@ async def _collect(update: Update, ctx: BranchContext, dialog: Dialog) -> None:
             await reply(update, ctx, _("At most {n} files per version.").format(n=MAX_FILES))
             return
         if message.photo:
-            files.append({"kind": "photo", "file_id": message.photo[-1].file_id, "name": None})
+            photo = message.photo[-1]
+            entry = {"kind": "photo", "file_id": photo.file_id, "name": None}
+            unique, ext = photo.file_unique_id, ".jpg"
         else:
             doc = message.document
             assert doc is not None
@@ -92,7 +99,13 @@ async def _collect(update: Update, ctx: BranchContext, dialog: Dialog) -> None:
                     _("I cannot take this file: send a photo, or a PDF or image of at most 20 MB."),
                 )
                 return
-            files.append({"kind": "document", "file_id": doc.file_id, "name": doc.file_name})
+            entry = {"kind": "document", "file_id": doc.file_id, "name": doc.file_name}
+            unique = doc.file_unique_id
+            ext = ".pdf" if mime == "application/pdf" else Path(doc.file_name or "").suffix[:8]
+        local = await _keep_copy(ctx, meeting_id, str(entry["file_id"]), unique, ext)
+        if local is not None:
+            entry["local"] = local
+        files.append(entry)
         data["files"] = files
         if message.caption:
             buffer = (buffer + "\n" + message.caption).strip()
@@ -114,6 +127,23 @@ async def _collect(update: Update, ctx: BranchContext, dialog: Dialog) -> None:
         ctx.viewer.telegram_user_id, FLOW, "collect", data, text_buffer=buffer
     )
     await reply(update, ctx, answer, _save_keyboard(ctx, meeting_id))
+
+
+async def _keep_copy(
+    ctx: BranchContext, meeting_id: int, file_id: str, unique: str, ext: str
+) -> str | None:
+    """Download the file and keep a copy under BRANCHBOT_STORAGE_DIR; None (the Telegram
+    file id is still kept) when Telegram does not hand it over."""
+    try:
+        tg_file = await ctx.bot.get_file(file_id)
+        data = bytes(await tg_file.download_as_bytearray())
+    except TelegramError as exc:
+        log.warning("could not download minutes file %s: %s", file_id, exc)
+        return None
+    assert ctx.viewer.branch_id is not None
+    return write_copy(
+        ctx.runtime.settings.storage_dir, ctx.viewer.branch_id, meeting_id, unique, ext, data
+    )
 
 
 async def save_minutes(update: Update, ctx: BranchContext, meeting_id: int) -> None:

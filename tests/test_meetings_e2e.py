@@ -9,6 +9,7 @@ alert is sent once. The periodic tasks are called directly at the frozen time.""
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -189,6 +190,9 @@ async def test_meeting_from_notice_to_points(mbot: Harness, clock: FrozenClock) 
     await press(sec, got, "保存会议记录")
     assert "第 2 版" in (await sec.wait_reply()).text
     assert await bot.scalar("SELECT count(*) FROM meeting_minutes") == 2
+    files = json.loads(await bot.scalar("SELECT files FROM meeting_minutes WHERE version = 1"))
+    assert [f["kind"] for f in files] == ["photo"]  # the Telegram file id and our own copy
+    assert (bot.settings.storage_dir / files[0]["local"]).read_bytes() == b"\xff\xd8signin-sheet"
     assert await bot.scalar("SELECT text FROM meeting_minutes WHERE version = 1") == (
         "议题：审议第二季度工作。决议：通过。\n签到表"
     )
@@ -264,7 +268,7 @@ async def test_overdue_alert_is_sent_once(mbot: Harness, clock: FrozenClock) -> 
     assert await bot.scalar("SELECT count(*) FROM meeting_alerts") == 4
 
 
-async def test_leave_dialog_survives_a_restart_and_bad_input(
+async def test_leave_and_minutes_dialogs_survive_a_restart(
     tmp_path: Path, template_db: Path | None, clock: FrozenClock
 ) -> None:
     from tests.harness import lasting_world
@@ -285,6 +289,11 @@ async def test_leave_dialog_survives_a_restart_and_bad_input(
             assert "meet.example" in notice.text
             await press(li, notice, "请假")
             await li.wait_reply()
+            # The secretary starts the lecture's minutes (the restart comes in between).
+            await press(sec, lecture, "会议记录")
+            await sec.wait_reply()
+            await sec.send("党课提纲：革命传统教育。")
+            await sec.wait_reply()
             # Forged data for another meeting's leave decision: refused, audited.
             await li.press_raw(notice.message_id, f"mt:{lecture_id}:lok")
             answer = await li.wait_callback_answer()
@@ -292,6 +301,16 @@ async def test_leave_dialog_survives_a_restart_and_bad_input(
         async with running_bot(tmp_path, template_db, clock=clock, url=url, emu=telegram) as bot:  # type: ignore[arg-type]
             li = bot.user(2002, "李四")
             li.started = True
+            sec = bot.user(1001, "王书记")
+            sec.skip_pending()
+            await sec.send_photo(b"\xff\xd8lecture", caption="签到表")
+            got = await sec.wait_reply()
+            assert "第 1 个文件" in got.text
+            await press(sec, got, "保存会议记录")
+            assert "第 1 版" in (await sec.wait_reply()).text
+            assert await bot.scalar("SELECT text FROM meeting_minutes") == (
+                "党课提纲：革命传统教育。\n签到表"
+            )
             await li.send("x" * 600)
             assert "过长" in (await li.wait_reply()).text
             await li.send("家中有事")

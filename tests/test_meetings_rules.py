@@ -126,3 +126,53 @@ def test_parse_new_meeting_never_crashes(text: str) -> None:
     except ValueError:
         return
     assert m.kind in rules.KINDS and 0 < len(m.title) <= rules.MAX_TITLE
+
+
+# -- heart-to-heart talks ---------------------------------------------------------------
+def test_uncovered_needs_a_talk_with_another_committee_member() -> None:
+    from domain import talks_rules as talks
+
+    committee = {1: True, 2: True, 3: False, 4: False}
+    assert talks.uncovered(committee, []) == {1, 2, 3, 4}
+    assert talks.uncovered(committee, [(3, 1)]) == {2, 4}  # 1 talked with a member only
+    assert talks.uncovered(committee, [(3, 4)]) == {1, 2, 3, 4}  # two members
+    assert talks.uncovered(committee, [(1, 2), (4, 2)]) == {3}
+    assert talks.uncovered(committee, [(1, 1)]) == {1, 2, 3, 4}  # not with oneself
+
+
+@given(
+    st.dictionaries(st.integers(1, 30), st.booleans(), max_size=30),
+    st.lists(st.tuples(st.integers(1, 30), st.integers(1, 30)), max_size=60),
+)
+def test_uncovered_is_exactly_who_never_met_a_committee_member(
+    committee: dict[int, bool], pairs: list[tuple[int, int]]
+) -> None:
+    from domain import talks_rules as talks
+
+    result = talks.uncovered(committee, pairs)
+    for pid in committee:
+        met = any(
+            (a == pid and b != pid and committee.get(b))
+            or (b == pid and a != pid and committee.get(a))
+            for a, b in pairs
+        )
+        assert (pid in result) == (not met)
+
+
+def test_group_table_and_alert_days() -> None:
+    from domain import talks_rules as talks
+    from domain.periods import Quarter
+
+    assert talks.without_talk({1, 2, 3}, [(1, 9)]) == {2, 3}
+    q2 = Quarter(2026, 2)
+    assert not talks.group_alert_due(q2, date(2026, 6, 23))
+    assert talks.group_alert_due(q2, date(2026, 6, 24))
+    assert talks.group_alert_due(q2, date(2026, 6, 30))
+    assert not talks.group_alert_due(q2, date(2026, 7, 1))
+    today = date(2026, 6, 3)
+    assert talks.parse_day("今天", today) == today
+    assert talks.parse_day("昨天", today) == date(2026, 6, 2)
+    assert talks.parse_day(" 2026-6-1 ", today) == date(2026, 6, 1)
+    for bad in ("明天", "2026-02-30", "6/1"):
+        with pytest.raises(ValueError):
+            talks.parse_day(bad, today)
