@@ -604,6 +604,16 @@ class MeetingService(Service):
                 note=m.title,
             )
             granted += entry is not None
+        if m.kind == rules.LECTURE and m.lecturer_person_id is not None:
+            entry = await points.grant_system(
+                m.lecturer_person_id,
+                rules.LECTURER_ITEM,
+                occurred_on=day,
+                source="meeting",
+                source_ref=f"{m.id}:lecturer",
+                note=m.title,
+            )
+            granted += entry is not None
         await self.audit(
             "meeting.close",
             actor=viewer,

@@ -113,6 +113,8 @@ CREDIT_ITEMS: dict[str, str] = {
     LIFE_MEETING: "act_org_life_meeting",
 }
 ABSENCE_ITEM = "disc_absent_without_leave"
+#: The lecturer of a Party lecture is credited for giving it.
+LECTURER_ITEM = "study_give_party_lecture"
 
 
 def points_item(kind: str, result: str) -> str | None:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import BranchApp, BranchContext
@@ -181,7 +182,7 @@ def record_text(t: Gettext, m: MeetingInfo, people: list[AttendeeInfo], minutes:
 
 
 def record_keyboard(
-    t: Gettext, m: MeetingInfo, *, runs: bool, secretary: bool = False
+    t: Gettext, m: MeetingInfo, *, runs: bool, secretary: bool = False, files: bool = False
 ) -> InlineKeyboardMarkup | None:
     rows = []
     if secretary and m.status == "scheduled":
@@ -201,7 +202,10 @@ def record_keyboard(
                 button(t("Close the meeting"), Callback(PREFIX, m.id, "cls")),
             ]
         )
-    rows.append([button(t("Minutes"), Callback(PREFIX, m.id, "min"))])
+    last = [button(t("Minutes"), Callback(PREFIX, m.id, "min"))]
+    if files:
+        last.append(button(t("Attached files"), Callback(PREFIX, m.id, "files")))
+    rows.append(last)
     return keyboard(rows)
 
 
@@ -367,7 +371,16 @@ async def show_record(update: Update, ctx: BranchContext, meeting_id: int) -> No
                 "{n} file attached", "{n} files attached", len(last.files)
             ).format(n=len(last.files))
     await reply(
-        update, ctx, text, record_keyboard(_, info, runs=runs, secretary=ctx.viewer.is_secretary)
+        update,
+        ctx,
+        text,
+        record_keyboard(
+            _,
+            info,
+            runs=runs,
+            secretary=ctx.viewer.is_secretary,
+            files=bool(versions and versions[-1].files),
+        ),
     )
 
 
@@ -602,6 +615,26 @@ async def _from_calendar(update: Update, ctx: BranchContext, cb: Callback) -> No
     )
 
 
+async def _files(update: Update, ctx: BranchContext, cb: Callback) -> None:
+    """Send the latest minutes' files again (by Telegram's file id)."""
+    _ = ctx.gettext
+    versions = await ctx.svc.minutes.versions(ctx.viewer, cb.id)
+    files = versions[-1].files if versions else []
+    await answer_callback(update, None if files else _("No minutes yet."))
+    chat = update.effective_chat
+    if chat is None:
+        return
+    for f in files:
+        file_id = str(f.get("file_id", ""))
+        try:
+            if f.get("kind") == "photo":
+                await ctx.bot.send_photo(chat.id, file_id)
+            else:
+                await ctx.bot.send_document(chat.id, file_id)
+        except TelegramError as exc:
+            log.warning("could not resend minutes file: %s", exc)
+
+
 async def _record(update: Update, ctx: BranchContext, cb: Callback) -> None:
     await answer_callback(update)
     await show_record(update, ctx, cb.id)
@@ -628,6 +661,7 @@ ACTIONS = {
     "roll": _roll,
     "tk": _tick,
     "cls": _close,
+    "files": _files,
     "cal": _from_calendar,
     "who": _who,
     "set": _set,

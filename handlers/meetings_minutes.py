@@ -45,14 +45,15 @@ async def start_minutes(update: Update, ctx: BranchContext, meeting_id: int) -> 
     _ = ctx.gettext
     info = await ctx.svc.minutes.check_write(ctx.viewer, meeting_id)
     versions = await ctx.svc.minutes.versions(ctx.viewer, meeting_id)
+    kept = list(versions[-1].files) if versions else []  # a correction keeps the files
     await ctx.svc.dialogs.set(
-        ctx.viewer.telegram_user_id, FLOW, "collect", {"m": info.id, "files": []}, text_buffer=""
+        ctx.viewer.telegram_user_id, FLOW, "collect", {"m": info.id, "files": kept}, text_buffer=""
     )
     await answer_callback(update)
     intro = (
         _(
             "Correcting the minutes of “{title}”: the new version follows version {n}, "
-            "which is kept."
+            "which is kept. Send the corrected text; its files are carried over."
         ).format(title=esc(info.title), n=versions[-1].version)
         if versions
         else _("Minutes of “{title}”.").format(title=esc(info.title))

@@ -201,6 +201,8 @@ async def test_meeting_from_notice_to_points(mbot: Harness, clock: FrozenClock) 
     member_view = await li.wait_reply()
     assert "结束会议" not in [b.text for row in member_view.buttons for b in row]
     assert "只有记录人或支部书记" in await press(li, member_view, "会议记录")
+    await press(li, member_view, "附件")  # the correction kept the photo
+    assert (await li.wait_reply()).photo == b"\xff\xd8signin-sheet"
 
     # Closing grants points once: two present (credit), 赵六 absent (deduction).
     assert "会议已结束" in await press(sec, record, "结束会议")
@@ -245,7 +247,7 @@ async def test_meeting_from_notice_to_points(mbot: Harness, clock: FrozenClock) 
     assert row["标题"] == "第二季度党员大会" and row["记录人"] == "张三"
     assert (row["出席"], row["请假"], row["缺席"]) == (2, 1, 1)
     assert (row["张三"], row["李四"], row["赵六"], row["王书记"]) == ("✓", "请假", "✗", "✓")
-    assert "全票通过" in row["会议记录（最新版本）"] and row["版本"] == 2
+    assert "全票通过" in row["会议记录（最新版本）"] and (row["版本"], row["附件"]) == (2, 1)
     assert sheet.max_row == 2 and wb["支委会"].max_row == 1
 
 
@@ -325,6 +327,24 @@ async def test_leave_and_minutes_dialogs_survive_a_restart(
                 await bot.scalar("SELECT count(*) FROM audit_log WHERE action = 'access.denied'")
                 >= 1
             )
+            # Closing the lecture credits its lecturer (the secretary), and the
+            # compliance view sees that the secretary lectured this year.
+            assert "家中有事" in (await sec.wait_reply()).text  # the leave request
+            clock.set(datetime(2026, 6, 5, 9, 0, tzinfo=UTC))
+            lecture_id = await bot.scalar("SELECT id FROM meetings WHERE kind = 'lecture'")
+            await sec.send(f"/meeting_{lecture_id}")
+            record = await sec.wait_reply()
+            assert "主讲人：王书记" in record.text
+            await press(sec, record, "结束会议")
+            await sec.wait_reply()
+            assert (
+                await bot.scalar(
+                    "SELECT count(*) FROM point_ledger WHERE item_key = 'study_give_party_lecture'"
+                )
+                == 1
+            )
+            await sec.send("/meetings")
+            assert "支部书记本年度已讲党课" in (await sec.wait_reply()).text
 
 
 async def test_meeting_from_a_calendar_occurrence(mbot: Harness, clock: FrozenClock) -> None:
