@@ -226,11 +226,14 @@ async def _record_date(update: Update, ctx: BranchContext, dialog: Dialog) -> No
 async def _record_summary(update: Update, ctx: BranchContext, dialog: Dialog) -> None:
     _ = ctx.gettext
     try:
+        day = date.fromisoformat(str(dialog.data.get("d")))
+    except ValueError:  # a dialog from an older build, or damaged: start again
+        await ctx.svc.dialogs.clear(ctx.viewer.telegram_user_id)
+        await reply(update, ctx, _("This is no longer open. Send /talks to start again."))
+        return
+    try:
         talk = await ctx.svc.talks.record(
-            ctx.viewer,
-            int(dialog.data.get("p", 0)),
-            date.fromisoformat(str(dialog.data.get("d"))),
-            _text(update),
+            ctx.viewer, int(dialog.data.get("p", 0)), day, _text(update)
         )
     except DomainError as exc:
         await reply(update, ctx, render_error(ctx, exc))
