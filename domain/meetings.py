@@ -631,6 +631,28 @@ class MeetingService(Service):
             granted,
         )
 
+    async def cancel(self, viewer: Viewer, meeting_id: int) -> tuple[MeetingInfo, list[int]]:
+        """Call a scheduled meeting off (secretary); those already notified are told:
+        their Telegram ids."""
+        self._secretary(viewer)
+        m = await self._meeting(viewer, meeting_id)
+        self._open(m)
+        m.status = "cancelled"
+        await self.session.flush()
+        await self.audit("meeting.cancel", actor=viewer, subject_type="meeting", subject_id=m.id)
+        told = (
+            await self.session.scalars(
+                select(TelegramAccount.telegram_user_id)
+                .join(MeetingAttendance, MeetingAttendance.person_id == TelegramAccount.person_id)
+                .where(
+                    MeetingAttendance.meeting_id == m.id,
+                    MeetingAttendance.notified_at.is_not(None),
+                    TelegramAccount.person_id != viewer.person_id,
+                )
+            )
+        ).all()
+        return await self._info(m), list(told)
+
     # -- views ------------------------------------------------------------------------
     async def upcoming(self, viewer: Viewer, limit: int = 10) -> list[MeetingInfo]:
         """Scheduled meetings of the viewer's branch; for a member, those concerning them."""

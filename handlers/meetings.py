@@ -193,6 +193,7 @@ def record_keyboard(
         if m.kind == rules.LECTURE:
             roles.append(button(t("Lecturer…"), Callback(PREFIX, m.id, "who", "l0")))
         rows.append(roles)
+        rows.append([button(t("Call the meeting off"), Callback(PREFIX, m.id, "off"))])
     if m.status == "scheduled":
         rows.append([button(t("Check in"), Callback(PREFIX, m.id, "in"))])
     if runs and m.status == "scheduled":
@@ -635,6 +636,37 @@ async def _files(update: Update, ctx: BranchContext, cb: Callback) -> None:
             log.warning("could not resend minutes file: %s", exc)
 
 
+async def _call_off(update: Update, ctx: BranchContext, cb: Callback) -> None:
+    _ = ctx.gettext
+    info, told = await ctx.svc.meetings.cancel(ctx.viewer, cb.id)
+    await answer_callback(update, _("The meeting is called off."))
+    await reply(
+        update,
+        ctx,
+        ctx.ngettext(
+            "“{title}” is called off; {n} person who had the notice is told.",
+            "“{title}” is called off; {n} people who had the notice are told.",
+            len(told),
+        ).format(title=esc(info.title), n=len(told)),
+    )
+    locales = await locales_for(ctx.svc.session, told)
+    for telegram_id in told:
+        t = translator(locales[telegram_id]).gettext
+        await ctx.svc.deliveries.queue_now(
+            telegram_id,
+            t("❎ Called off: {meeting}").format(
+                meeting=f"{esc(kind_label(t, info.kind))} · {esc(info.title)} ({when_text(info)})"
+            ),
+        )
+    if told:
+        app = ctx.application
+
+        async def send() -> None:
+            app.create_task(drain(app), name=f"meeting-{info.id}-off")
+
+        ctx.after_commit(send)
+
+
 async def _record(update: Update, ctx: BranchContext, cb: Callback) -> None:
     await answer_callback(update)
     await show_record(update, ctx, cb.id)
@@ -661,6 +693,7 @@ ACTIONS = {
     "roll": _roll,
     "tk": _tick,
     "cls": _close,
+    "off": _call_off,
     "files": _files,
     "cal": _from_calendar,
     "who": _who,

@@ -413,6 +413,7 @@ async def build_world(bot: Harness) -> World:
         ("roll", "roll"),
         ("who", "who"),
         ("min", "minutes"),
+        ("off", "call off"),
     ]:
         buttons[f"mt {name}"] = data_of(created, action)
     await sec.press(created, data=buttons["mt roll"])
@@ -551,6 +552,7 @@ BUTTONS = [
     "mt leave refuse",
     "tk done",
     "mt calendar",
+    "mt call off",
 ]
 BUTTON_CASES = [
     pytest.param(name, actor, id=f"{name.replace(' ', '-')}-by-{actor}")
@@ -728,6 +730,7 @@ SECRETARY_ACTIONS = {
     "roll",
     "who",
     "cal",
+    "off",
 }
 
 

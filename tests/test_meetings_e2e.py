@@ -364,7 +364,23 @@ async def test_meeting_from_a_calendar_occurrence(mbot: Harness, clock: FrozenCl
     await sec.send("/meetings")
     again = await sec.wait_reply()
     assert "安排 支委会 2026-06-01" not in [b.text for row in again.buttons for b in row]
+    # Called off: the meeting leaves the upcoming list; a second tap changes nothing.
+    assert "已取消" in await press(sec, created, "取消会议")
+    assert "已取消" in (await sec.wait_reply()).text
+    assert "已结束" in await press(sec, created, "取消会议")
+    assert await bot.scalar("SELECT status FROM meetings") == "cancelled"
+    # Those who had the notice are told when a meeting is called off.
+    await sec.send("/meeting_new 主题党日 2026-06-02 14:30 六月主题党日")
+    theme = await sec.wait_reply()
+    clock.set(datetime(2026, 6, 1, 8, 0, tzinfo=UTC))
+    assert await run_notices(bot.app) == 4
+    await users[2001].wait_reply()
+    await sec.wait_reply()
+    await press(sec, theme, "取消会议")
+    assert "已通知收到会议通知的 3 人" in (await sec.wait_reply()).text
+    assert "会议取消：主题党日 · 六月主题党日" in (await users[2001].wait_reply()).text
+    assert await bot.scalar("SELECT count(*) FROM meetings WHERE status = 'cancelled'") == 2
     # Forged: a date that is no occurrence of the rule.
-    rule = await bot.scalar("SELECT calendar_rule_id FROM meetings")
+    rule = await bot.scalar("SELECT max(calendar_rule_id) FROM meetings")
     await sec.press_raw(again.message_id, f"mt:{rule}:cal:20260602")
     assert "不存在" in ((await sec.wait_callback_answer()).text or "")
