@@ -37,6 +37,7 @@ from handlers import (
     fees,
     lang,
     meetings,
+    meetings_jobs,
     meetings_minutes,
     membership,
     points,
@@ -75,6 +76,7 @@ FEATURES: Sequence[ModuleType] = (
     calendar,
     meetings,
     meetings_minutes,
+    meetings_jobs,
     talks,
 )
 FALLBACKS: Sequence[ModuleType] = (dialog, errors)

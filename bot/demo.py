@@ -174,7 +174,7 @@ class Demo:
         from datetime import datetime, timedelta
         from zoneinfo import ZoneInfo
 
-        from handlers.meetings import run_notices
+        from handlers.meetings_jobs import run_notices
 
         for u in self.users.values():
             u.user.started = True

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
@@ -18,12 +18,10 @@ from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import BranchApp, BranchContext
-from bot.runtime import Runtime
 from domain import meetings_rules as rules
 from domain.dialogs import Dialog
 from domain.errors import DomainError
 from domain.meetings import AttendeeInfo, MeetingInfo, PeriodStatus
-from domain.meetings_export import meetings_workbook, year_title
 from domain.periods import local_today
 from domain.roles import Audience
 from handlers.callbacks import Callback, pattern
@@ -41,6 +39,7 @@ from handlers.common import (
     reply,
 )
 from handlers.dialog import DialogRouter
+from handlers.meetings_minutes import save_minutes, start_minutes
 from handlers.registry import Registry
 from locales.i18n import N_, translator
 from scheduler.deliveries import drain
@@ -65,18 +64,8 @@ def register(app: BranchApp, registry: Registry) -> None:
         "meetings", N_("Meetings: upcoming, my attendance, compliance"), [Audience.MEMBER], order=45
     )
     registry.command("meeting_new", N_("Schedule a meeting"), [Audience.SECRETARY], order=46)
-    registry.exporter(
-        "meetings",
-        N_("Meetings: the year's register with attendance (YEAR)"),
-        [Audience.REVIEWER],
-        export_meetings,
-    )
     router: DialogRouter = app.bot_data["dialogs"]
     router.add(LEAVE_FLOW, "reason", _leave_reason)
-    registry.periodic("meetings.notices", timedelta(minutes=1), run_notices)
-    registry.periodic(
-        "meetings.overdue", timedelta(hours=1), run_overdue, first=timedelta(minutes=3)
-    )
 
 
 # ---------------------------------------------------------------------------- rendering
@@ -673,14 +662,10 @@ async def _record(update: Update, ctx: BranchContext, cb: Callback) -> None:
 
 
 async def _minutes(update: Update, ctx: BranchContext, cb: Callback) -> None:
-    from handlers.meetings_minutes import start_minutes
-
     await start_minutes(update, ctx, cb.id)
 
 
 async def _minutes_save(update: Update, ctx: BranchContext, cb: Callback) -> None:
-    from handlers.meetings_minutes import save_minutes
-
     await save_minutes(update, ctx, cb.id)
 
 
@@ -702,73 +687,3 @@ ACTIONS = {
     "min": _minutes,
     "msave": _minutes_save,
 }
-
-
-async def export_meetings(update: Update, ctx: BranchContext, args: list[str]) -> None:
-    _ = ctx.gettext
-    viewer = ctx.viewer
-    if args and not (args[0].isascii() and args[0].isdigit() and len(args[0]) == 4):
-        await reply(update, ctx, _("Send /export meetings YEAR, e.g. /export meetings 2026."))
-        return
-    if not viewer.is_member or viewer.branch_timezone is None:
-        await reply(update, ctx, _("Only members of a branch can do this."))
-        return
-    year = int(args[0]) if args else local_today(ctx.svc.clock.now(), viewer.branch_timezone).year
-    try:
-        rows, people = await ctx.svc.meeting_compliance.year_register(viewer, year)
-    except DomainError as exc:
-        await reply(update, ctx, render_error(ctx, exc))
-        return
-    data = meetings_workbook(year, rows, people, _)
-    chat = update.effective_chat
-    assert chat is not None
-    await ctx.bot.send_document(
-        chat.id, data, filename=f"meetings-{year}.xlsx", caption=year_title(_, year)
-    )
-
-
-# ---------------------------------------------------------------------------- periodic
-async def run_notices(app: Any) -> int:
-    """Queue every notice that is due (with its buttons) and mark it sent, in one
-    transaction: a restart never sends a notice twice. Then send them."""
-    runtime: Runtime = app.bot_data["runtime"]
-    async with runtime.unit_of_work() as svc:
-        notices = await svc.meetings.due_notices()
-        locales = await locales_for(svc.session, [n.telegram_user_id for n in notices])
-        for n in notices:
-            if not await svc.meetings.mark_notified(n.attendance_id):
-                continue
-            t = translator(locales[n.telegram_user_id]).gettext
-            text, markup = notice_render(n.meeting)(t)
-            await svc.deliveries.queue_now(n.telegram_user_id, text, reply_markup=markup.to_dict())
-    if notices:
-        await drain(app)
-    return len(notices)
-
-
-async def run_overdue(app: Any) -> int:
-    """Alert secretaries, once per kind and period, of a meeting not held as its period
-    is about to end."""
-    runtime: Runtime = app.bot_data["runtime"]
-    sent = 0
-    async with runtime.unit_of_work() as svc:
-        branches = await svc.meeting_compliance.branch_ids()
-    for branch_id in branches:
-        async with runtime.unit_of_work() as svc:
-            alerts = await svc.meeting_compliance.due_alerts(branch_id)
-            locales = await locales_for(svc.session, [a.telegram_user_id for a in alerts])
-            for alert in alerts:
-                t = translator(locales[alert.telegram_user_id]).gettext
-                text = t(
-                    "⏰ {period}: no {kind} has been held yet, and the period ends on {end}. "
-                    "Schedule one with /meeting_new."
-                ).format(
-                    period=alert.period.key,
-                    kind=esc(kind_label(t, alert.kind)),
-                    end=alert.period.end.isoformat(),
-                )
-                await svc.deliveries.queue_now(alert.telegram_user_id, text)
-                sent += 1
-    if sent:
-        await drain(app)
-    return sent

@@ -403,7 +403,7 @@ async def build_world(bot: Harness) -> World:
     from datetime import timedelta as _td
     from zoneinfo import ZoneInfo as _Zone
 
-    from handlers.meetings import run_notices
+    from handlers.meetings_jobs import run_notices
 
     soon = (bot.runtime.clock.now() + _td(hours=12)).astimezone(_Zone("Asia/Shanghai"))
     await sec.send(f"/meeting_new 党课 {soon:%Y-%m-%d %H:%M} 授权测试党课 | 会议室")

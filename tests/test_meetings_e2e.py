@@ -21,7 +21,7 @@ from sqlalchemy import text
 from domain.clock import FrozenClock
 from emulator import BotMessage, EmulatedUser
 from handlers.callbacks import parse
-from handlers.meetings import run_notices, run_overdue
+from handlers.meetings_jobs import run_notices, run_overdue
 from tests.harness import Harness, running_bot
 
 pytestmark = pytest.mark.e2e
