@@ -38,6 +38,8 @@ MAX_REASON = 500
 #: Days before a meeting its notice goes out (branch settings override them).
 NOTICE_DAYS = 1
 CADRE_NOTICE_DAYS = 3
+#: How far back a meeting that was held may still be entered.
+RECORD_BACK_DAYS = 60
 
 
 @dataclass(frozen=True)
@@ -274,8 +276,9 @@ class MeetingService(Service):
         branch_id = self._secretary(viewer)
         branch = await self._branch(branch_id)
         starts_at = datetime.combine(new.day, new.at, tzinfo=ZoneInfo(branch.timezone))
-        if starts_at < self.clock.now() - timedelta(days=1):
-            raise Conflict(N_("This date is in the past."))
+        # A meeting held recently may be entered afterwards (roll call by the chair).
+        if starts_at < self.clock.now() - timedelta(days=RECORD_BACK_DAYS):
+            raise Conflict(N_("This date is more than {n} days ago."), n=RECORD_BACK_DAYS)
         audience = rules.KIND_AUDIENCE[new.kind]
         invitees = await self._invitees(branch_id, audience, new.party_group)
         if not invitees:
@@ -525,9 +528,8 @@ class MeetingService(Service):
         if att is None:
             raise NotFound(N_("This meeting does not exist."))
         now = self.clock.now()
-        if att.checked_in_at is None:
-            att.checked_in_at, att.checked_by_person_id = now, viewer.person_id
-            att.late = rules.checkin_state(m.starts_at, now) in (rules.LATE, rules.CLOSED)
+        if att.checked_in_at is None:  # the chair's tick: present, lateness not judged
+            att.checked_in_at, att.checked_by_person_id, att.late = now, viewer.person_id, False
         else:
             att.checked_in_at, att.checked_by_person_id, att.late = None, None, False
         att.updated_at = now

@@ -258,16 +258,28 @@ async def test_overdue_alert_is_sent_once(mbot: Harness, clock: FrozenClock) -> 
     clock.set(datetime(2026, 6, 10, 2, 0, tzinfo=UTC))
     assert await run_overdue(bot.app) == 0  # June has three weeks left
     clock.set(datetime(2026, 6, 25, 2, 0, tzinfo=UTC))
+    # A committee meeting held on the 20th is entered afterwards: roll call, closed.
+    await sec.send("/meeting_new 支委会 2026-03-01 16:00 太久以前")
+    assert "已超过 60 天" in (await sec.wait_reply()).text
+    await sec.send("/meeting_new 支委会 2026-06-20 16:00 六月支委会")
+    created = await sec.wait_reply()
+    await press(sec, created, "点名")
+    roll = await sec.wait_reply()
+    assert "已记为出席" in await press(sec, roll, "王书记")
+    await press(sec, created, "结束会议")
+    assert "出席 1 人" in (await sec.wait_reply()).text
+    assert await bot.scalar("SELECT late FROM meeting_attendance") in (0, False)
     sent = await run_overdue(bot.app)
-    # Q2 general meeting, June committee, party group and theme day (June is no
-    # lecture month).
-    assert sent == 4
-    alerts = await sec.wait_replies(4)
+    # Q2 general meeting, June party group and theme day (June is no lecture month;
+    # the committee met).
+    assert sent == 3
+    alerts = await sec.wait_replies(3)
     assert any("2026Q2" in a.text and "党员大会" in a.text for a in alerts)
-    assert any("2026-06" in a.text and "支委会" in a.text for a in alerts)
+    assert any("2026-06" in a.text and "党小组会" in a.text for a in alerts)
+    assert not any("支委会" in a.text for a in alerts)
     assert await run_overdue(bot.app) == 0
     await sec.expect_no_reply()
-    assert await bot.scalar("SELECT count(*) FROM meeting_alerts") == 4
+    assert await bot.scalar("SELECT count(*) FROM meeting_alerts") == 3
 
 
 async def test_leave_and_minutes_dialogs_survive_a_restart(
