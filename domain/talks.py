@@ -330,13 +330,17 @@ class TalkService(Service):
             )
         return tables
 
-    async def group_tables(self, viewer: Viewer, quarter: Quarter) -> list[GroupTable]:
-        """Each party group's talk table of ``quarter`` (the secretary and reviewers)."""
+    async def group_tables(
+        self, viewer: Viewer, quarter: Quarter, *, export: bool = False
+    ) -> list[GroupTable]:
+        """Each party group's talk table of ``quarter`` (the secretary and reviewers);
+        an export (summaries leave the bot) is audited."""
         branch_id = self._reviewer(viewer)
         tables = await self._groups(branch_id, quarter)
-        await self.audit(
-            "talk.export", actor=viewer, subject_type="quarter", subject_id=quarter.key
-        )
+        if export:
+            await self.audit(
+                "talk.export", actor=viewer, subject_type="quarter", subject_id=quarter.key
+            )
         return tables
 
     # -- periodic -----------------------------------------------------------------------

@@ -314,7 +314,7 @@ async def export_talks(update: Update, ctx: BranchContext, args: list[str]) -> N
         await reply(update, ctx, _("Send /export talks PERIOD, e.g. /export talks 2026Q2."))
         return
     try:
-        tables = await ctx.svc.talks.group_tables(viewer, quarter)
+        tables = await ctx.svc.talks.group_tables(viewer, quarter, export=True)
     except DomainError as exc:
         await reply(update, ctx, render_error(ctx, exc))
         return

@@ -166,6 +166,7 @@ async def test_talks_record_plan_coverage_tables(tbot: Harness, clock: FrozenClo
     assert doc.document is not None
     name, _mime, data = doc.document
     assert name == "talks-2026Q2.xlsx"
+    assert await bot.scalar("SELECT count(*) FROM audit_log WHERE action = 'talk.export'") == 1
     wb = load_workbook(io.BytesIO(data))
     assert wb.sheetnames == ["总览", "未分党小组", "第一党小组", "第二党小组"]
     first = wb["第一党小组"]
