@@ -27,7 +27,7 @@ def talks_workbook(quarter: str, tables: Sequence[GroupTable], t: Callable[[str]
     used: set[str] = set()
     for table in tables:
         name = table.group or t("No party group")
-        summary.append([name, len(table.members), len(table.talks), "、".join(table.missing)])
+        summary.append([name, len(table.members), len(table.talks), t(", ").join(table.missing)])
         title = name[:31]
         while title in used:
             title = title[:28] + f"~{len(used)}"
@@ -40,7 +40,7 @@ def talks_workbook(quarter: str, tables: Sequence[GroupTable], t: Callable[[str]
             sheet.append([number, talk.talk_on, talk.a_name, talk.b_name, talk.summary or ""])
             sheet.cell(sheet.max_row, 5).alignment = Alignment(wrap_text=True, vertical="top")
         sheet.append([])
-        sheet.append([t("Without a talk this quarter"), "、".join(table.missing)])
+        sheet.append([t("Without a talk this quarter"), t(", ").join(table.missing)])
         sheet.column_dimensions["E"].width = 60
     out = io.BytesIO()
     wb.save(out)

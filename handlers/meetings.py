@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime
-from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
@@ -23,25 +22,29 @@ from domain.dialogs import Dialog
 from domain.errors import DomainError
 from domain.meetings import AttendeeInfo, MeetingInfo, PeriodStatus
 from domain.periods import local_today
+from domain.reader import Reader
 from domain.roles import Audience
 from handlers.callbacks import Callback, pattern
 from handlers.common import (
+    BroadcastMessage,
+    BroadcastRender,
     Gettext,
+    Render,
     answer_callback,
     button,
     button_router,
     esc,
     keyboard,
-    locales_for,
     notify,
     paged_rows,
+    queue_broadcast,
     render_error,
     reply,
 )
 from handlers.dialog import DialogRouter
 from handlers.meetings_minutes import save_minutes, start_minutes
 from handlers.registry import Registry
-from locales.i18n import N_, translator
+from locales.i18n import N_
 from scheduler.deliveries import drain
 
 log = logging.getLogger(__name__)
@@ -95,8 +98,11 @@ def meeting_head(t: Gettext, m: MeetingInfo) -> str:
     return "\n".join(lines)
 
 
-def notice_render(m: MeetingInfo) -> Any:
-    def render(t: Gettext) -> tuple[str, InlineKeyboardMarkup]:
+def notice_render(m: MeetingInfo) -> Render:
+    """The meeting notice with its buttons, in the recipient's language."""
+
+    def render(r: Reader) -> tuple[str, InlineKeyboardMarkup | None]:
+        t = r.gettext
         text = (
             t("📣 <b>Meeting notice</b>")
             + "\n"
@@ -105,6 +111,25 @@ def notice_render(m: MeetingInfo) -> Any:
             + t("Will you attend? Check in with the button when you arrive.")
         )
         return text, notice_keyboard(t, m.id)
+
+    return render
+
+
+def notice_broadcast(m: MeetingInfo) -> BroadcastRender:
+    """The notice as a broadcast (``queue_broadcast``): one message with its buttons."""
+
+    def render(r: Reader, _telegram_id: int) -> list[BroadcastMessage]:
+        text, markup = notice_render(m)(r)
+        return [(text, None, markup)]
+
+    return render
+
+
+def called_off_render(m: MeetingInfo) -> BroadcastRender:
+    def render(r: Reader, _telegram_id: int) -> list[BroadcastMessage]:
+        t = r.gettext
+        what = f"{esc(kind_label(t, m.kind))} · {esc(m.title)} ({when_text(m)})"
+        return [(t("❎ Called off: {meeting}").format(meeting=what), None)]
 
     return render
 
@@ -415,7 +440,8 @@ async def _leave_reason(update: Update, ctx: BranchContext, dialog: Dialog) -> N
     await reply(update, ctx, _("Your leave request was sent to the secretary."))
     m = request.meeting
 
-    def render(t: Gettext) -> tuple[str, InlineKeyboardMarkup]:
+    def render(r: Reader) -> tuple[str, InlineKeyboardMarkup | None]:
+        t = r.gettext
         body = t("🙋 <b>{name}</b> asks for leave from {meeting}.\nReason: {reason}").format(
             name=esc(request.person_name),
             meeting=f"{esc(kind_label(t, m.kind))} · {esc(m.title)} ({when_text(m)})",
@@ -449,7 +475,8 @@ async def _decide(update: Update, ctx: BranchContext, cb: Callback, approve: boo
     if decision.telegram_user_id is None:
         return
 
-    def render(t: Gettext) -> tuple[str, InlineKeyboardMarkup | None]:
+    def render(r: Reader) -> tuple[str, InlineKeyboardMarkup | None]:
+        t = r.gettext
         what = f"{esc(kind_label(t, m.kind))} · {esc(m.title)} ({when_text(m)})"
         if approve:
             return t("✅ Your leave from {meeting} was approved.").format(meeting=what), None
@@ -638,15 +665,7 @@ async def _call_off(update: Update, ctx: BranchContext, cb: Callback) -> None:
             len(told),
         ).format(title=esc(info.title), n=len(told)),
     )
-    locales = await locales_for(ctx.svc.session, told)
-    for telegram_id in told:
-        t = translator(locales[telegram_id]).gettext
-        await ctx.svc.deliveries.queue_now(
-            telegram_id,
-            t("❎ Called off: {meeting}").format(
-                meeting=f"{esc(kind_label(t, info.kind))} · {esc(info.title)} ({when_text(info)})"
-            ),
-        )
+    await queue_broadcast(ctx.svc, told, called_off_render(info))
     if told:
         app = ctx.application
 

@@ -13,13 +13,22 @@ from telegram import Update
 from bot.context import BranchApp, BranchContext
 from bot.runtime import Runtime
 from domain.errors import DomainError
+from domain.meetings import Alert, MeetingInfo
 from domain.meetings_export import meetings_workbook, year_title
 from domain.periods import local_today
+from domain.reader import Reader
 from domain.roles import Audience
-from handlers.common import esc, locales_for, render_error, reply
-from handlers.meetings import kind_label, notice_render
+from handlers.common import (
+    BroadcastMessage,
+    BroadcastRender,
+    esc,
+    queue_broadcast,
+    render_error,
+    reply,
+)
+from handlers.meetings import kind_label, notice_broadcast
 from handlers.registry import Registry
-from locales.i18n import N_, translator
+from locales.i18n import N_
 from scheduler.deliveries import drain
 
 
@@ -61,21 +70,38 @@ async def export_meetings(update: Update, ctx: BranchContext, args: list[str]) -
 
 # ---------------------------------------------------------------------------- periodic
 async def run_notices(app: Any) -> int:
-    """Queue every notice that is due (with its buttons) and mark it sent, in one
-    transaction: a restart never sends a notice twice. Then send them."""
+    """Queue every notice that is due (with its buttons, in each recipient's language)
+    and mark it sent, in one transaction: a restart never sends a notice twice. Then
+    send them. Returns how many were queued."""
     runtime: Runtime = app.bot_data["runtime"]
+    queued = 0
     async with runtime.unit_of_work() as svc:
         notices = await svc.meetings.due_notices()
-        locales = await locales_for(svc.session, [n.telegram_user_id for n in notices])
+        by_meeting: dict[int, tuple[MeetingInfo, list[int]]] = {}
         for n in notices:
-            if not await svc.meetings.mark_notified(n.attendance_id):
-                continue
-            t = translator(locales[n.telegram_user_id]).gettext
-            text, markup = notice_render(n.meeting)(t)
-            await svc.deliveries.queue_now(n.telegram_user_id, text, reply_markup=markup.to_dict())
-    if notices:
+            if await svc.meetings.mark_notified(n.attendance_id):
+                by_meeting.setdefault(n.meeting.id, (n.meeting, []))[1].append(n.telegram_user_id)
+        for meeting, recipients in by_meeting.values():
+            queued += await queue_broadcast(svc, recipients, notice_broadcast(meeting))
+    if queued:
         await drain(app)
-    return len(notices)
+    return queued
+
+
+def overdue_render(alert: Alert) -> BroadcastRender:
+    def render(r: Reader, _telegram_id: int) -> list[BroadcastMessage]:
+        t = r.gettext
+        text = t(
+            "⏰ {period}: no {kind} has been held yet, and the period ends on {end}. "
+            "Schedule one with /meeting_new."
+        ).format(
+            period=alert.period.key,
+            kind=esc(kind_label(t, alert.kind)),
+            end=r.date(alert.period.end),
+        )
+        return [(text, None)]
+
+    return render
 
 
 async def run_overdue(app: Any) -> int:
@@ -87,20 +113,8 @@ async def run_overdue(app: Any) -> int:
         branches = await svc.meeting_compliance.branch_ids()
     for branch_id in branches:
         async with runtime.unit_of_work() as svc:
-            alerts = await svc.meeting_compliance.due_alerts(branch_id)
-            locales = await locales_for(svc.session, [a.telegram_user_id for a in alerts])
-            for alert in alerts:
-                t = translator(locales[alert.telegram_user_id]).gettext
-                text = t(
-                    "⏰ {period}: no {kind} has been held yet, and the period ends on {end}. "
-                    "Schedule one with /meeting_new."
-                ).format(
-                    period=alert.period.key,
-                    kind=esc(kind_label(t, alert.kind)),
-                    end=alert.period.end.isoformat(),
-                )
-                await svc.deliveries.queue_now(alert.telegram_user_id, text)
-                sent += 1
+            for alert in await svc.meeting_compliance.due_alerts(branch_id):
+                sent += await queue_broadcast(svc, [alert.telegram_user_id], overdue_render(alert))
     if sent:
         await drain(app)
     return sent

@@ -19,25 +19,29 @@ from domain import talks_rules as rules
 from domain.dialogs import Dialog
 from domain.errors import DomainError
 from domain.periods import Quarter, local_today
+from domain.reader import Reader
 from domain.roles import Audience
+from domain.talks import GroupAlert, TalkReminder
 from domain.talks_export import talks_workbook
 from handlers.callbacks import Callback, pattern
 from handlers.common import (
+    BroadcastMessage,
+    BroadcastRender,
     Gettext,
     answer_callback,
     button,
     button_router,
     esc,
     keyboard,
-    locales_for,
     notify,
     paged_rows,
+    queue_broadcast,
     render_error,
     reply,
 )
 from handlers.dialog import DialogRouter
 from handlers.registry import Registry
-from locales.i18n import N_, translator
+from locales.i18n import N_
 from scheduler.deliveries import drain
 
 PREFIX = "tk"
@@ -110,7 +114,7 @@ async def talks_command(update: Update, ctx: BranchContext) -> None:
             "",
             _("<b>No talk with a committee member in {year}:</b>").format(year=today.year),
         ]
-        lines.append("、".join(esc(n) for n in missing) if missing else _("Nobody."))
+        lines.append(_(", ").join(esc(n) for n in missing) if missing else _("Nobody."))
         quarter = Quarter.of(today)
         tables = await ctx.svc.talks.group_tables(viewer, quarter)
         lines += ["", _("<b>Party groups' talk tables {quarter}</b>").format(quarter=quarter.key)]
@@ -120,7 +124,7 @@ async def talks_command(update: Update, ctx: BranchContext) -> None:
                 _("{group}: {talks} talks, without a talk: {missing}").format(
                     group=name,
                     talks=len(table.talks),
-                    missing="、".join(esc(n) for n in table.missing) or _("nobody"),
+                    missing=_(", ").join(esc(n) for n in table.missing) or _("nobody"),
                 )
             )
         lines.append(_("Download: /export talks {quarter}").format(quarter=quarter.key))
@@ -269,10 +273,10 @@ async def _plan_date(update: Update, ctx: BranchContext, dialog: Dialog) -> None
     rows = await ctx.svc.talks.telegram_ids({talk.b_id})
     if talk.b_id in rows:
 
-        def render(t: Gettext) -> tuple[str, InlineKeyboardMarkup | None]:
+        def render(r: Reader) -> tuple[str, InlineKeyboardMarkup | None]:
             return (
-                t("🤝 {name} plans a heart-to-heart talk with you on {date}.").format(
-                    name=esc(talk.a_name), date=talk.talk_on.isoformat()
+                r.gettext("🤝 {name} plans a heart-to-heart talk with you on {date}.").format(
+                    name=esc(talk.a_name), date=r.date(talk.talk_on)
                 ),
                 None,
             )
@@ -329,6 +333,34 @@ async def export_talks(update: Update, ctx: BranchContext, args: list[str]) -> N
 
 
 # ------------------------------------------------------------------------- periodic
+def reminder_render(reminder: TalkReminder) -> BroadcastRender:
+    def render(r: Reader, _telegram_id: int) -> list[BroadcastMessage]:
+        text = r.gettext(
+            "🤝 Today: your planned heart-to-heart talk between {a} and {b}. "
+            "Record it in /talks afterwards."
+        ).format(a=esc(reminder.talk.a_name), b=esc(reminder.talk.b_name))
+        return [(text, None)]
+
+    return render
+
+
+def group_alert_render(alert: GroupAlert) -> BroadcastRender:
+    def render(r: Reader, _telegram_id: int) -> list[BroadcastMessage]:
+        t = r.gettext
+        text = t(
+            "⏰ {quarter} ends on {end}: the talk table of {group} is incomplete. "
+            "No talk yet: {missing}."
+        ).format(
+            quarter=alert.quarter.key,
+            end=r.date(alert.quarter.end),
+            group=esc(alert.group),
+            missing=t(", ").join(esc(n) for n in alert.missing),
+        )
+        return [(text, None)]
+
+    return render
+
+
 async def run_talk_tasks(app: Any) -> int:
     """Remind both people of a planned talk on its day, and party group leaders once a
     quarter when their table is incomplete (7 days before the quarter ends). Each is
@@ -339,34 +371,14 @@ async def run_talk_tasks(app: Any) -> int:
         branches = await svc.talks.branch_ids()
     for branch_id in branches:
         async with runtime.unit_of_work() as svc:
-            reminders = await svc.talks.due_reminders(branch_id)
-            alerts = await svc.talks.due_group_alerts(branch_id)
-            ids = [i for r in reminders for i in r.telegram_user_ids]
-            ids += [i for a in alerts for i in a.telegram_user_ids]
-            locales = await locales_for(svc.session, ids)
-            for r in reminders:
-                for telegram_id in r.telegram_user_ids:
-                    t = translator(locales[telegram_id]).gettext
-                    text = t(
-                        "🤝 Today: your planned heart-to-heart talk between {a} and {b}. "
-                        "Record it in /talks afterwards."
-                    ).format(a=esc(r.talk.a_name), b=esc(r.talk.b_name))
-                    await svc.deliveries.queue_now(telegram_id, text)
-                    sent += 1
-            for a in alerts:
-                for telegram_id in a.telegram_user_ids:
-                    t = translator(locales[telegram_id]).gettext
-                    text = t(
-                        "⏰ {quarter} ends on {end}: the talk table of {group} is incomplete. "
-                        "No talk yet: {missing}."
-                    ).format(
-                        quarter=a.quarter.key,
-                        end=a.quarter.end.isoformat(),
-                        group=esc(a.group),
-                        missing="、".join(esc(n) for n in a.missing),
-                    )
-                    await svc.deliveries.queue_now(telegram_id, text)
-                    sent += 1
+            for reminder in await svc.talks.due_reminders(branch_id):
+                sent += await queue_broadcast(
+                    svc, reminder.telegram_user_ids, reminder_render(reminder)
+                )
+            for alert in await svc.talks.due_group_alerts(branch_id):
+                sent += await queue_broadcast(
+                    svc, alert.telegram_user_ids, group_alert_render(alert)
+                )
     if sent:
         await drain(app)
     return sent
