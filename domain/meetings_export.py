@@ -48,7 +48,7 @@ def meetings_workbook(
             t("Absent"),
             t("Minutes (latest version)"),
             t("Version"),
-            t("Files"),
+            t("Attachments"),
             *(name for _pid, name in people),
         ]
         sheet.append(header)

@@ -26,7 +26,7 @@ from domain.reader import Reader
 from domain.roles import Audience
 from handlers.callbacks import Callback, pattern
 from handlers.common import (
-    BroadcastMessage,
+    BroadcastMarkup,
     BroadcastRender,
     Gettext,
     Render,
@@ -116,17 +116,24 @@ def notice_render(m: MeetingInfo) -> Render:
 
 
 def notice_broadcast(m: MeetingInfo) -> BroadcastRender:
-    """The notice as a broadcast (``queue_broadcast``): one message with its buttons."""
+    """The notice as a broadcast (``queue_broadcast``); its buttons: ``notice_markup``."""
 
-    def render(r: Reader, _telegram_id: int) -> list[BroadcastMessage]:
-        text, markup = notice_render(m)(r)
-        return [(text, None, markup)]
+    def render(r: Reader, _telegram_id: int) -> list[tuple[str, int | None]]:
+        text, _markup = notice_render(m)(r)
+        return [(text, None)]
 
     return render
 
 
+def notice_markup(m: MeetingInfo) -> BroadcastMarkup:
+    def markup(r: Reader, _telegram_id: int) -> InlineKeyboardMarkup | None:
+        return notice_keyboard(r.gettext, m.id)
+
+    return markup
+
+
 def called_off_render(m: MeetingInfo) -> BroadcastRender:
-    def render(r: Reader, _telegram_id: int) -> list[BroadcastMessage]:
+    def render(r: Reader, _telegram_id: int) -> list[tuple[str, int | None]]:
         t = r.gettext
         what = f"{esc(kind_label(t, m.kind))} · {esc(m.title)} ({when_text(m)})"
         return [(t("❎ Called off: {meeting}").format(meeting=what), None)]

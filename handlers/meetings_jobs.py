@@ -19,14 +19,13 @@ from domain.periods import local_today
 from domain.reader import Reader
 from domain.roles import Audience
 from handlers.common import (
-    BroadcastMessage,
     BroadcastRender,
     esc,
     queue_broadcast,
     render_error,
     reply,
 )
-from handlers.meetings import kind_label, notice_broadcast
+from handlers.meetings import kind_label, notice_broadcast, notice_markup
 from handlers.registry import Registry
 from locales.i18n import N_
 from scheduler.deliveries import drain
@@ -82,14 +81,16 @@ async def run_notices(app: Any) -> int:
             if await svc.meetings.mark_notified(n.attendance_id):
                 by_meeting.setdefault(n.meeting.id, (n.meeting, []))[1].append(n.telegram_user_id)
         for meeting, recipients in by_meeting.values():
-            queued += await queue_broadcast(svc, recipients, notice_broadcast(meeting))
+            queued += await queue_broadcast(
+                svc, recipients, notice_broadcast(meeting), markup=notice_markup(meeting)
+            )
     if queued:
         await drain(app)
     return queued
 
 
 def overdue_render(alert: Alert) -> BroadcastRender:
-    def render(r: Reader, _telegram_id: int) -> list[BroadcastMessage]:
+    def render(r: Reader, _telegram_id: int) -> list[tuple[str, int | None]]:
         t = r.gettext
         text = t(
             "⏰ {period}: no {kind} has been held yet, and the period ends on {end}. "

@@ -25,7 +25,6 @@ from domain.talks import GroupAlert, TalkReminder
 from domain.talks_export import talks_workbook
 from handlers.callbacks import Callback, pattern
 from handlers.common import (
-    BroadcastMessage,
     BroadcastRender,
     Gettext,
     answer_callback,
@@ -334,7 +333,7 @@ async def export_talks(update: Update, ctx: BranchContext, args: list[str]) -> N
 
 # ------------------------------------------------------------------------- periodic
 def reminder_render(reminder: TalkReminder) -> BroadcastRender:
-    def render(r: Reader, _telegram_id: int) -> list[BroadcastMessage]:
+    def render(r: Reader, _telegram_id: int) -> list[tuple[str, int | None]]:
         text = r.gettext(
             "🤝 Today: your planned heart-to-heart talk between {a} and {b}. "
             "Record it in /talks afterwards."
@@ -345,7 +344,7 @@ def reminder_render(reminder: TalkReminder) -> BroadcastRender:
 
 
 def group_alert_render(alert: GroupAlert) -> BroadcastRender:
-    def render(r: Reader, _telegram_id: int) -> list[BroadcastMessage]:
+    def render(r: Reader, _telegram_id: int) -> list[tuple[str, int | None]]:
         t = r.gettext
         text = t(
             "⏰ {quarter} ends on {end}: the talk table of {group} is incomplete. "

@@ -1,7 +1,7 @@
 """organisational life: meetings, attendance, minutes, leading cadres, alerts, talks
 
 Revision ID: 0010
-Revises: 0009
+Revises: 0013
 Create Date: 2026-12-03 13:51:25
 
 三会一课 meetings and theme Party days (one-offs, or an occurrence of a calendar rule,
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0010'
-down_revision: str | Sequence[str] | None = '0009'
+revision: str = "0010"
+down_revision: str | Sequence[str] | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
