@@ -14,6 +14,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 from domain import meetings_rules as rules
+from domain import sheets
 from domain.meetings_compliance import RegisterRow
 from locales.i18n import N_
 
@@ -33,7 +34,7 @@ def meetings_workbook(
         sheet = wb.active if first else wb.create_sheet()
         first = False
         assert sheet is not None
-        sheet.title = t(rules.KIND_LABELS[kind])[:31]
+        sheet.title = sheets.sheet_title(t(rules.KIND_LABELS[kind]))
         header = [
             t("No."),
             t("Date"),
@@ -51,7 +52,7 @@ def meetings_workbook(
             t("Attachments"),
             *(name for _pid, name in people),
         ]
-        sheet.append(header)
+        sheets.row(sheet, header)
         for cell in sheet[1]:
             cell.font = bold
         number = 0
@@ -72,7 +73,8 @@ def meetings_workbook(
                     matrix.append("")  # not over yet
                 else:
                     matrix.append(t(MARKS[result]) if result == rules.ON_LEAVE else MARKS[result])
-            sheet.append(
+            sheets.row(
+                sheet,
                 [
                     number,
                     m.local_start.strftime("%Y-%m-%d %H:%M"),
@@ -89,7 +91,7 @@ def meetings_workbook(
                     row.version or "",
                     row.files or "",
                     *matrix,
-                ]
+                ],
             )
             sheet.cell(sheet.max_row, 12).alignment = Alignment(wrap_text=True, vertical="top")
         sheet.column_dimensions["C"].width = 28

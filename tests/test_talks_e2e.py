@@ -134,7 +134,7 @@ async def test_talks_record_plan_coverage_tables(tbot: Harness, clock: FrozenClo
     assert "计划" in listing.text
     await press(wang, listing, "记录与王书记的谈话")
     await wang.wait_reply()
-    await wang.send("谈工作和思想。")
+    await wang.send("=1+1 谈工作和思想。")  # a formula-looking summary
     assert "已记录 2026-06-03 的谈话" in (await wang.wait_reply()).text
     await press(wang, listing, "记录与王书记的谈话")  # a second tap
     assert "该谈话已记录" in ((await wang.wait_callback_answer()).text or "")
@@ -174,5 +174,7 @@ async def test_talks_record_plan_coverage_tables(tbot: Harness, clock: FrozenClo
     row = [c.value for c in first[2]]
     assert row[0] == 1 and row[1].date() == date(2026, 6, 1)
     assert row[2:] == ["李四", "赵六", "交流学习体会，查找差距。"]
+    second = [c.value for c in wb["第二党小组"][2]]
+    assert second[4] == "'=1+1 谈工作和思想。"  # written as text, never a formula
     overview_sheet = [[c.value for c in r] for r in wb["总览"].iter_rows(min_row=2)]
     assert ["第一党小组", 3, 1, "张三"] in overview_sheet
