@@ -18,6 +18,7 @@ from domain.base import Service
 from domain.errors import Conflict, NotAllowed, NotFound
 from domain.membership import ROSTER_HOOKS, MembershipService
 from domain.points import PointsService
+from domain.review import ensure_not_author
 from domain.roles import PersonStatus, Role
 from domain.roster import RosterRow, register_column
 from domain.viewer import Viewer
@@ -93,7 +94,7 @@ class LeaveRequest:
     attendance_id: int
     person_name: str
     reason: str
-    secretaries: list[int]  # telegram ids
+    secretaries: list[int]  # who decides (telegram ids)
 
 
 @dataclass(frozen=True)
@@ -253,6 +254,22 @@ class MeetingService(Service):
     async def _secretaries(self, branch_id: int) -> list[int]:
         rows = await repo.branch_members(self.session, branch_id, roles=[Role.SECRETARY])
         return [r.account.telegram_user_id for r in rows if r.account is not None]
+
+    async def _secretary_ids(self, branch_id: int) -> set[int]:
+        rows = await repo.branch_members(self.session, branch_id, roles=[Role.SECRETARY])
+        return {r.person.id for r in rows}
+
+    async def _leave_deciders(self, branch_id: int, person_id: int) -> list[int]:
+        """Who decides this person's leave (Telegram ids): the secretary; for the
+        secretary's own, the reviewers (nobody decides their own case)."""
+        if person_id not in await self._secretary_ids(branch_id):
+            return await self._secretaries(branch_id)
+        rows = await repo.branch_reviewers(self.session, branch_id)
+        return [
+            r.account.telegram_user_id
+            for r in rows
+            if r.account is not None and r.person.id != person_id
+        ]
 
     async def info(self, viewer: Viewer, meeting_id: int) -> MeetingInfo:
         return await self._info(await self._meeting(viewer, meeting_id))
@@ -450,17 +467,34 @@ class MeetingService(Service):
             reason=reason,
         )
         return LeaveRequest(
-            info, att.id, viewer.full_name or "", reason, await self._secretaries(m.branch_id)
+            info,
+            att.id,
+            viewer.full_name or "",
+            reason,
+            await self._leave_deciders(m.branch_id, att.person_id),
         )
 
     async def decide_leave(
         self, viewer: Viewer, attendance_id: int, approve: bool
     ) -> LeaveDecision:
-        branch_id = self._secretary(viewer)
+        if not viewer.is_reviewer or viewer.branch_id is None:
+            raise NotAllowed(N_("Only the branch secretary can do this."))
+        branch_id = viewer.branch_id
         att = await self.session.get(MeetingAttendance, attendance_id)
         m = None if att is None else await self.session.get(Meeting, att.meeting_id)
         if att is None or m is None or m.branch_id != branch_id:
             raise NotFound(N_("This meeting does not exist."))
+        # The secretary decides the members' leave; a reviewer the secretary's own.
+        if not viewer.is_secretary and att.person_id not in await self._secretary_ids(branch_id):
+            raise NotAllowed(N_("Only the branch secretary can do this."))
+        await ensure_not_author(
+            self,
+            viewer,
+            att.person_id,
+            branch_id=branch_id,
+            subject_type="meeting",
+            subject_id=m.id,
+        )
         if att.leave_status != "pending":
             raise Conflict(N_("This leave request was already decided or withdrawn."))
         att.leave_status = "approved" if approve else "refused"

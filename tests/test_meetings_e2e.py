@@ -396,3 +396,40 @@ async def test_meeting_from_a_calendar_occurrence(mbot: Harness, clock: FrozenCl
     rule = await bot.scalar("SELECT max(calendar_rule_id) FROM meetings")
     await sec.press_raw(again.message_id, f"mt:{rule}:cal:20260602")
     assert "不存在" in ((await sec.wait_callback_answer()).text or "")
+
+
+async def test_the_secretarys_leave_is_decided_by_a_reviewer(
+    mbot: Harness, clock: FrozenClock
+) -> None:
+    bot = mbot
+    users = await setup(bot)
+    sec, zhao = users[1001], users[2004]
+    async with bot.runtime.db.session() as session:
+        await session.execute(
+            text(
+                "UPDATE memberships SET role = 'committee', can_review = true WHERE person_id = "
+                "(SELECT id FROM persons WHERE full_name = '赵六')"
+            )
+        )
+        await session.commit()
+    await sec.send("/meeting_new 党员大会 2026-06-05 15:00 第二季度党员大会")
+    created = await sec.wait_reply()
+    meeting_id = parse(data_of(created, "cls")).id  # type: ignore[union-attr]
+    await sec.press_raw(created.message_id, f"mt:{meeting_id}:lv")
+    await sec.wait_callback_answer()
+    await sec.wait_reply()
+    await sec.send("外出开会")
+    await sec.wait_reply()
+    request = await zhao.wait_reply()  # the reviewer, not the secretary
+    assert "王书记" in request.text and "外出开会" in request.text
+    await sec.press_raw(created.message_id, data_of(request, "lok"))
+    assert "不能审核自己" in ((await sec.wait_callback_answer()).text or "")
+    assert await bot.scalar("SELECT count(*) FROM audit_log WHERE action = 'review.self_denied'")
+    assert "已批准" in await press(zhao, request, "批准请假")
+    assert "获批准" in (await sec.wait_reply()).text
+    assert (
+        await bot.scalar(
+            "SELECT leave_status FROM meeting_attendance WHERE leave_reason = '外出开会'"
+        )
+        == "approved"
+    )
