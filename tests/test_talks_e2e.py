@@ -158,6 +158,12 @@ async def test_talks_record_plan_coverage_tables(tbot: Harness, clock: FrozenClo
     await zhang.expect_no_reply()
     assert await bot.scalar("SELECT count(*) FROM talk_alerts") == 1
 
+    # A party group's meeting concerns that group only.
+    await sec.send("/meeting_new 党小组会 2026-06-26 16:00 #第一党小组 六月学习")
+    assert "3 人" in (await sec.wait_reply()).text  # 张三, 李四, 赵六
+    await sec.send("/meeting_new 党小组会 2026-06-26 16:00 #第九党小组 六月学习")
+    assert "没有需要参加此会议的人" in (await sec.wait_reply()).text
+
     # The quarter's tables as XLSX: refused to a member, opened for the secretary.
     await li.send("/export talks 2026Q2")
     assert "没有您可以导出的内容" in (await li.wait_reply()).text
