@@ -785,9 +785,9 @@ async def talk_reminders_case(bot: Harness) -> None:
             await svc.session.execute(
                 text(
                     "INSERT INTO talks (branch_id, person_a_id, person_b_id, status, talk_on, "
-                    "created_at) VALUES (:br, :a, :b, 'planned', '2026-05-16', :now)"
+                    "created_at) VALUES (:br, :a, :b, 'planned', :day, :now)"
                 ),
-                {"br": bot.branch_id, "a": pa, "b": pb, "now": NOW},  # type: ignore[attr-defined]
+                {"br": bot.branch_id, "a": pa, "b": pb, "day": date(2026, 5, 16), "now": NOW},  # type: ignore[attr-defined]
             )
             group = NAMES[3 + index]
             await svc.session.execute(
