@@ -246,6 +246,18 @@ class MeetingService(Service):
             raise NotAllowed(N_("This meeting does not concern you."))
         return row
 
+    async def _visible(self, viewer: Viewer, meeting_id: int) -> Meeting:
+        """A meeting whose record (attendance, minutes) the viewer may read: the
+        secretary, reviewers, the people it concerns (a committee meeting's minutes are
+        not every member's)."""
+        m = await self._meeting(viewer, meeting_id)
+        if not viewer.is_reviewer and viewer.person_id not in (
+            m.chair_person_id,
+            m.minutes_person_id,
+        ):
+            await self._own_attendance(viewer, m)
+        return m
+
     @staticmethod
     def _open(m: Meeting) -> None:
         if m.status != "scheduled":
@@ -606,7 +618,7 @@ class MeetingService(Service):
     async def record(
         self, viewer: Viewer, meeting_id: int
     ) -> tuple[MeetingInfo, list[AttendeeInfo]]:
-        m = await self._meeting(viewer, meeting_id)
+        m = await self._visible(viewer, meeting_id)
         return await self._info(m), await self.attendees(m.id)
 
     # -- closing ----------------------------------------------------------------------

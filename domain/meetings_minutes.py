@@ -85,7 +85,7 @@ class MinutesService(MeetingService):
         return version
 
     async def versions(self, viewer: Viewer, meeting_id: int) -> list[MinutesVersion]:
-        m = await self._meeting(viewer, meeting_id)
+        m = await self._visible(viewer, meeting_id)
         rows = (
             await self.session.scalars(
                 select(MeetingMinutes)

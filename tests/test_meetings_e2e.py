@@ -372,6 +372,9 @@ async def test_meeting_from_a_calendar_occurrence(mbot: Harness, clock: FrozenCl
     assert "会议已安排" in created.text and "2026-06-01 16:00" in created.text
     assert "1 人" in created.text  # the committee: the secretary
     assert "已安排" in await press(sec, overview, "安排 支委会 2026-06-01")  # a double tap
+    committee_id = await bot.scalar("SELECT id FROM meetings")
+    await users[2001].send(f"/meeting_{committee_id}")  # not a committee member
+    assert "此会议不需要您参加" in (await users[2001].wait_reply()).text
     assert await bot.scalar("SELECT count(*) FROM meetings") == 1
     await sec.send("/meetings")
     again = await sec.wait_reply()
