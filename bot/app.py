@@ -37,6 +37,9 @@ from handlers import (
     export,
     fees,
     lang,
+    meetings,
+    meetings_jobs,
+    meetings_minutes,
     membership,
     org,
     org_moves,
@@ -46,6 +49,7 @@ from handlers import (
     quiz,
     reports,
     start,
+    talks,
 )
 from handlers.common import locale_for
 from handlers.dialog import DialogRouter
@@ -80,6 +84,10 @@ FEATURES: Sequence[ModuleType] = (
     org_moves,
     pipeline,
     pipeline_votes,
+    meetings,
+    meetings_minutes,
+    meetings_jobs,
+    talks,
 )
 FALLBACKS: Sequence[ModuleType] = (dialog, errors)
 
