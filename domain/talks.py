@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -144,19 +145,16 @@ class TalkService(Service):
             raise Conflict(
                 N_("The summary is too long (at most {n} characters)."), n=rules.MAX_SUMMARY
             )
-        assert viewer.person_id is not None
-        talk = Talk(
-            branch_id=branch_id,
-            person_a_id=viewer.person_id,
-            person_b_id=person_id,
+        return await self._add(
+            viewer,
+            branch_id,
+            person_id,
+            day,
+            "talk.record",
             status="held",
-            talk_on=day,
             summary=summary,
-            created_by_person_id=viewer.person_id,
-            created_at=self.clock.now(),
             held_at=self.clock.now(),
         )
-        return await self._added(viewer, talk, "talk.record")
 
     async def plan(self, viewer: Viewer, person_id: int, day: date) -> TalkInfo:
         branch_id = self._member(viewer)
@@ -166,19 +164,28 @@ class TalkService(Service):
             raise Conflict(N_("A planned talk cannot be in the past."))
         if day.year > today.year + 1:
             raise Conflict(N_("This date is too far ahead."))
+        return await self._add(viewer, branch_id, person_id, day, "talk.plan", status="planned")
+
+    async def _add(
+        self,
+        viewer: Viewer,
+        branch_id: int,
+        person_id: int,
+        day: date,
+        action: str,
+        **fields: Any,
+    ) -> TalkInfo:
+        """A talk of the viewer with ``person_id`` on ``day`` (held or planned), audited."""
         assert viewer.person_id is not None
         talk = Talk(
             branch_id=branch_id,
             person_a_id=viewer.person_id,
             person_b_id=person_id,
-            status="planned",
             talk_on=day,
             created_by_person_id=viewer.person_id,
             created_at=self.clock.now(),
+            **fields,
         )
-        return await self._added(viewer, talk, "talk.plan")
-
-    async def _added(self, viewer: Viewer, talk: Talk, action: str) -> TalkInfo:
         self.session.add(talk)
         await self.session.flush()
         await self.audit(
@@ -186,8 +193,8 @@ class TalkService(Service):
             actor=viewer,
             subject_type="talk",
             subject_id=talk.id,
-            person=talk.person_b_id,
-            day=talk.talk_on.isoformat(),
+            person=person_id,
+            day=day.isoformat(),
         )
         return (await self._infos([talk]))[0]
 
