@@ -24,6 +24,7 @@ from handlers.common import (
     queue_broadcast,
     render_error,
     reply,
+    send_file,
 )
 from handlers.meetings import kind_label, notice_broadcast, notice_markup
 from handlers.registry import Registry
@@ -60,11 +61,7 @@ async def export_meetings(update: Update, ctx: BranchContext, args: list[str]) -
         await reply(update, ctx, render_error(ctx, exc))
         return
     data = meetings_workbook(year, rows, people, _)
-    chat = update.effective_chat
-    assert chat is not None
-    await ctx.bot.send_document(
-        chat.id, data, filename=f"meetings-{year}.xlsx", caption=year_title(_, year)
-    )
+    await send_file(update, ctx, data, f"meetings-{year}.xlsx", year_title(_, year))
 
 
 # ---------------------------------------------------------------------------- periodic

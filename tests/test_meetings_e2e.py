@@ -55,21 +55,11 @@ async def mbot(
         yield harness
 
 
+NAMES = {1001: "王书记", 2001: "张三", 2002: "李四", 2003: "王五", 2004: "赵六"}
+
+
 async def setup(bot: Harness) -> dict[int, EmulatedUser]:
-    branch = await bot.create_branch()
-    await bot.import_roster(branch.join_code, ROSTER)
-    users = {
-        1001: bot.user(1001, "王书记"),
-        2001: bot.user(2001, "张三"),
-        2002: bot.user(2002, "李四"),
-        2003: bot.user(2003, "王五"),
-        2004: bot.user(2004, "赵六"),
-    }
-    for u in users.values():
-        u.started = True
-    async with bot.runtime.db.session() as session:
-        await session.execute(text("UPDATE telegram_accounts SET started_at = created_at"))
-        await session.commit()
+    _branch, users = await bot.branch_with_roster(ROSTER, NAMES)
     return users
 
 
