@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 
+from domain import meetings_rules
 from domain.organisation import FLAG_LABELS, BranchOversight
 from locales.i18n import N_
 
@@ -36,6 +37,12 @@ COLUMNS = (
     N_("Latest exam"),
     N_("Exam passed"),
     N_("Exam takers"),
+    N_("Meetings held"),
+    N_("Meetings due"),
+    N_("Meetings not held"),
+    N_("Secretary's lecture"),
+    N_("Talks: people covered"),
+    N_("Talks: people without"),
     N_("Flags"),
 )
 
@@ -49,6 +56,12 @@ def oversight_workbook(rows: Sequence[BranchOversight], t: Callable[[str], str])
         cell.font = Font(bold=True)
     red = PatternFill("solid", fgColor="FFC7CE")
     for r in rows:
+        life = r.life
+        missed = (
+            "、".join(f"{key} {t(meetings_rules.KIND_LABELS[kind])}" for kind, key in life.missed)
+            if life
+            else ""
+        )
         sheet.append(
             [
                 r.branch_id,
@@ -74,6 +87,12 @@ def oversight_workbook(rows: Sequence[BranchOversight], t: Callable[[str], str])
                 r.exam_title or "",
                 r.exam_passed,
                 r.exam_total,
+                life.held if life else None,
+                life.due if life else None,
+                missed,
+                (t("yes") if life.lectured else t("no")) if life else "",
+                life.talk_people - life.talk_uncovered if life else None,
+                life.talk_uncovered if life else None,
                 "; ".join(t(FLAG_LABELS[f]) for f in r.flags),
             ]
         )
