@@ -331,6 +331,27 @@ class OrganisationService(Service):
             todo.extend(children.get(current, []))
         return seen
 
+    async def admins_of_branch(self, branch_id: int) -> tuple[str, list[int]]:
+        """The branch's name and the Telegram ids of the administrators of its
+        organisation and of every organisation above it (the alerts from below)."""
+        branch = await self.session.get(Branch, branch_id)
+        if branch is None or branch.organisation_id is None:
+            return (branch.name if branch else "", [])
+        parents = dict(
+            (await self.session.execute(select(Organisation.id, Organisation.parent_id))).all()
+        )
+        chain: list[int] = []
+        current: int | None = branch.organisation_id
+        while current is not None and current not in chain:
+            chain.append(current)
+            current = parents.get(current)
+        ids = await self.session.scalars(
+            select(OrgAdmin.telegram_user_id)
+            .where(OrgAdmin.organisation_id.in_(chain))
+            .order_by(OrgAdmin.telegram_user_id)
+        )
+        return branch.name, list(dict.fromkeys(ids.all()))
+
     async def require_admin(self, viewer: Viewer) -> set[int]:
         scope = await self.scope(viewer)
         if not scope:

@@ -13,13 +13,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from domain import meetings_rules as mrules
 from domain.clock import FrozenClock
 from domain.organisation import OrgInfo
 from domain.periods import Quarter, local_today
 from domain.roles import Role
+from handlers.meetings_jobs import run_overdue
 from store.models import Branch, Meeting, Membership, QuizAttempt, QuizExam
 from tests.databases import TemplateDatabase
 from tests.harness import Harness, running_bot
@@ -375,9 +376,7 @@ async def test_meetings_compliance_in_the_oversight(fbot: Harness) -> None:
     # Q4 so far: committee, party group and theme day in October and November (2
     # each), the quarter's general meeting, November's lecture and the year's
     # organisational life meeting: 9 due.
-    assert (
-        "组织生活 2026Q4：应开会议已开 1/9；未开：2026-10 党小组会、2026-10 主题党日" in block_a
-    )
+    assert "组织生活 2026Q4：应开会议已开 1/9；未开：2026-10 党小组会、2026-10 主题党日" in block_a
     assert "谈心谈话 2026：0/3 人已与支委谈话；书记尚未讲党课" in block_a
     assert block_a.endswith("🔴 连续6个月未缴党费, 应开会议未开")
     assert "组织生活 2026Q4：应开会议已开 9/9\n" in block_b
@@ -419,3 +418,35 @@ async def test_meetings_compliance_in_the_oversight(fbot: Harness) -> None:
     assert q3["心内科党支部"][start : start + 2] == (0, 12)
     assert str(q3["心内科党支部"][start + 2]).count("、") == 11
     assert q3["外科党支部"][start : start + 3] == (12, 12, None)
+
+
+async def test_overdue_meetings_reach_the_administrators(fbot: Harness, clock: FrozenClock) -> None:
+    """In a period's last week the secretary and the organisation's administrators are
+    told, once, of a required meeting not held; a branch that held it is not named."""
+    bot = fbot
+    _, a_id, b_id = await _world(bot, compliant=False)
+    await hold_meetings(bot, b_id)
+    await hold_meetings(bot, a_id)  # A held everything so far…
+    async with bot.uow() as svc:  # …but November's committee meeting
+        await svc.session.execute(
+            delete(Meeting).where(
+                Meeting.branch_id == a_id,
+                Meeting.kind == mrules.COMMITTEE,
+                Meeting.title == f"2026-11 {mrules.COMMITTEE}",
+            )
+        )
+    admin, wang = bot.user(ADMIN, "院党委"), bot.user(1001, "王书记")
+    assert await run_overdue(bot.app) == 0  # 20 November: ten days left
+    clock.set(datetime(2026, 11, 25, 2, 0, tzinfo=UTC))
+    assert await run_overdue(bot.app) == 2
+    assert (await admin.wait_reply()).text == (
+        "⏰ 心内科党支部 · 2026-11：尚未召开支委会，本周期于 2026-11-30 结束。"
+    )
+    assert (await wang.wait_reply()).text == (
+        "⏰ 2026-11：尚未召开支委会，本周期于 2026-11-30 结束。请用 /meeting_new 安排。"
+    )
+    assert await run_overdue(bot.app) == 0  # once
+    clock.set(datetime(2026, 11, 28, 2, 0, tzinfo=UTC))
+    assert await run_overdue(bot.app) == 0
+    for user in (admin, wang, bot.user(1101, "外科书记")):
+        await user.expect_no_reply()
