@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 
-from domain import meetings_rules
+from domain import meetings_rules, sheets
 from domain.organisation import FLAG_LABELS, BranchOversight
 from locales.i18n import N_
 
@@ -51,7 +51,7 @@ def oversight_workbook(rows: Sequence[BranchOversight], t: Callable[[str], str])
     wb = Workbook()
     sheet = wb.active
     sheet.title = t("Oversight")
-    sheet.append([t(c) for c in COLUMNS])
+    sheets.row(sheet, [t(c) for c in COLUMNS])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     red = PatternFill("solid", fgColor="FFC7CE")
@@ -62,7 +62,8 @@ def oversight_workbook(rows: Sequence[BranchOversight], t: Callable[[str], str])
             if life
             else ""
         )
-        sheet.append(
+        sheets.row(
+            sheet,
             [
                 r.branch_id,
                 r.name,
@@ -94,7 +95,7 @@ def oversight_workbook(rows: Sequence[BranchOversight], t: Callable[[str], str])
                 life.talk_people - life.talk_uncovered if life else None,
                 life.talk_uncovered if life else None,
                 "; ".join(t(FLAG_LABELS[f]) for f in r.flags),
-            ]
+            ],
         )
         if r.flags:
             for cell in sheet[sheet.max_row]:
