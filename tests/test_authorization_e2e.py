@@ -479,6 +479,8 @@ async def build_world(bot: Harness) -> World:
     buttons["tk done"] = Callback("tk", talk_id, "done").pack()
     for u in [sec, zhang, qian, *users.values()]:
         u.skip_pending()
+    # og: the oversight sorted by meetings compliance (only organisation admins).
+    buttons["og view meetings"] = Callback("og", 0, "view", "meetings").pack()
     await bot.emu.wait_until(lambda: bot.emu.pending_updates == 0)
     return world
 
@@ -585,6 +587,7 @@ BUTTONS = [
     "tk done",
     "mt calendar",
     "mt call off",
+    "og view meetings",
 ]
 BUTTON_CASES = [
     pytest.param(name, actor, id=f"{name.replace(' ', '-')}-by-{actor}")
@@ -732,6 +735,7 @@ COMMANDS = [
     "/meeting_new 党员大会 2030-01-05 15:00 越权会议",
     "/export meetings 2026",
     "/export talks 2026Q2",
+    "/org meetings",
 ]
 COMMAND_CASES = [
     pytest.param(command, actor, id=f"{command.split()[0][1:]}-{i}-by-{actor}")
