@@ -155,7 +155,7 @@ async def run(
     from domain.periods import Quarter
     from domain.services import Services
     from emulator import BotAPIEmulator
-    from handlers.points import review_markup, review_text
+    from handlers.points_review import review_markup, review_text
 
     emu = BotAPIEmulator(token=LOCAL_TOKEN)
     await emu.start()

@@ -77,7 +77,7 @@ SENDERS: dict[str, str] = {
 #: Sends and path calls that answer the acting user (their own language).
 TO_SELF: dict[str, str] = {
     "handlers/fees.py:export_fees": "the XLSX export, to whoever asked",
-    "handlers/points.py:export_points": "the XLSX export, to whoever asked",
+    "handlers/points_ranking.py:export_points": "the XLSX export, to whoever asked",
     "handlers/quiz.py:export_exam": "the exam export, to whoever asked",
     "handlers/reports.py:export_reports": "the ZIP export, to whoever asked",
     "handlers/quiz.py:send_question": "the next question of the acting user's own quiz",
@@ -95,11 +95,11 @@ TO_SELF: dict[str, str] = {
 #: Notice kinds (a message to another person) → the functions that send them. Each kind
 #: has a case in tests/test_i18n_recipients_e2e.py.
 COVERED: dict[str, tuple[str, ...]] = {
-    "claim.review": ("handlers/points.py:send_review",),
-    "claim.decision": ("handlers/points.py:_announce_decision",),
-    "points.revoke": ("handlers/points.py:_notify_grant",),
-    "points.ranking": ("handlers/points.py:ranking_command",),
-    "points.digest": ("handlers/points.py:_send",),
+    "claim.review": ("handlers/points_review.py:send_review",),
+    "claim.decision": ("handlers/points_review.py:_announce_decision",),
+    "points.revoke": ("handlers/points_admin.py:_notify_grant",),
+    "points.ranking": ("handlers/points_ranking.py:ranking_command",),
+    "points.digest": ("handlers/points_common.py:send_to",),
     "join.request": ("handlers/start.py:start",),
     "join.decision": ("handlers/membership.py:decide",),
     "membership.transfer": ("handlers/membership.py:transfer_confirm",),

@@ -29,7 +29,7 @@ from emulator import BotMessage, EmulatedUser
 from handlers.fees import check_arrears, send_fee_day_notice
 from handlers.meetings_jobs import run_notices, run_overdue
 from handlers.pipeline import _remind_branch
-from handlers.points import run_overdue_digest
+from handlers.points_review import run_overdue_digest
 from handlers.talks import run_talk_tasks
 from locales.i18n import EN, SUPPORTED_LOCALES, ZH_HANS, ZH_HANT
 from scheduler.deliveries import drain

@@ -14,7 +14,8 @@ from openpyxl import load_workbook
 
 from domain.clock import FrozenClock
 from emulator import EmulatedUser
-from handlers.points import run_overdue_digest, run_quarter_close
+from handlers.points_ranking import run_quarter_close
+from handlers.points_review import run_overdue_digest
 from scheduler.deliveries import drain
 from tests.databases import TemplateDatabase
 from tests.harness import Harness, lasting_world, running_bot

@@ -150,7 +150,7 @@ def test_a_large_branch_ranking_fits_one_message_and_shows_my_rank() -> None:
     from domain.points import MemberScore
     from domain.points_rules import QuarterFigures
     from handlers.common import TEXT_LIMIT
-    from handlers.points import RANKING_LINES, _ranking_text
+    from handlers.points_ranking import RANKING_LINES, _ranking_text
     from locales.i18n import translator
 
     figures = QuarterFigures.__new__(QuarterFigures)
