@@ -6,6 +6,7 @@ from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.appraisal import AppraisalService
 from domain.clock import Clock
 from domain.deliveries import DeliveryService
 from domain.dialogs import DialogService
@@ -56,3 +57,7 @@ class Services:
     @cached_property
     def reminders(self) -> RemindersService:
         return RemindersService(self.session, self.clock)
+
+    @cached_property
+    def appraisal(self) -> AppraisalService:
+        return AppraisalService(self.session, self.clock)
