@@ -30,6 +30,7 @@ from domain.roles import Role
 from domain.services import Services
 from domain.viewer import TelegramUserInfo
 from handlers import (
+    appraisal,
     calendar,
     dialog,
     errors,
@@ -70,6 +71,7 @@ FEATURES: Sequence[ModuleType] = (
     points,
     quiz,
     calendar,
+    appraisal,
 )
 FALLBACKS: Sequence[ModuleType] = (dialog, errors)
 

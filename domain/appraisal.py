@@ -1,3 +1,4 @@
+# i18n-domain: appraisal
 """Democratic appraisal of Party members (民主评议党员), the points scheme's second part
 (seed 001) in the fourth quarter (seed 002): the secretary opens the year's appraisal,
 sets its weights and forms the scoring group; members assess themselves and grade one

@@ -1,3 +1,4 @@
+# i18n-domain: appraisal
 """What the parts of the appraisal service share: finding the branch's appraisal, who is
 appraised, the scoring group's seats, the voting window and the rights checks."""
 

@@ -1,3 +1,4 @@
+# i18n-domain: appraisal
 """The appraisal's results: each member's parts, the combined annual score and the
 proposed grade (``domain.appraisal_rules``); the group's decision on 不合格, the
 secretary's finalisation (results stored, the ballot salt wiped), publication (公示),

@@ -1,3 +1,4 @@
+# i18n-domain: appraisal
 """The rules of the democratic appraisal (民主评议党员), pure and testable.
 
 Seed 001's scheme has two parts, daily conduct points (日常行为积分) and democratic

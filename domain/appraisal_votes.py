@@ -1,3 +1,4 @@
+# i18n-domain: appraisal
 """Self-assessments (自评), peer ballots (互评) and the scoring group's grades.
 
 Secrecy of the peer ballots: a ballot row holds the appraisal, an HMAC token of the
