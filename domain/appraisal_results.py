@@ -313,6 +313,9 @@ class AppraisalResults(AppraisalVotes):
         branch_id = self._secretary(viewer)
         row, info = await self._row(branch_id)
         self._editable(row)
+        problem = info.settings.problem()
+        if problem:
+            raise DomainError(problem)
         results = await self._compute(row, info)
         pending = [r.name for r in results if r.final is None]
         if pending:

@@ -114,7 +114,9 @@ async def _subcommand(update: Update, ctx: BranchContext, args: list[str]) -> No
     what = args[0].lower()
     if what == "set" and len(args) == 3 and args[1].lower() in SETTING_NAMES:
         info = await ctx.svc.appraisal.set_value(ctx.viewer, args[1].lower(), args[2])
-        await reply(update, ctx, _("Saved.") + "\n" + settings_text(_, info))
+        problem = info.settings.problem()
+        warning = "\n⚠ " + _(problem) if problem else ""
+        await reply(update, ctx, _("Saved.") + "\n" + settings_text(_, info) + warning)
     elif what == "rep" and len(args) >= 2:
         seat = await ctx.svc.appraisal.add_public_rep(ctx.viewer, " ".join(args[1:]))
         await reply(
@@ -456,14 +458,14 @@ async def _finalise(update: Update, ctx: BranchContext, cb: Callback) -> None:
 
 
 async def _publish(update: Update, ctx: BranchContext, cb: Callback) -> None:
-    t = ctx.gettext
+    _ = ctx.gettext
     view = await ctx.svc.appraisal.publish(ctx.viewer)
     info = view.info
     from domain.points_chart import ranking_chart  # matplotlib: loaded when first drawn
 
     scored = [(r.name, r.combined) for r in view.results if r.combined is not None]
     chart = ranking_chart(
-        t("{branch} {year} democratic appraisal").format(branch=info.branch_name, year=info.year),
+        _("{branch} {year} democratic appraisal").format(branch=info.branch_name, year=info.year),
         scored,
         maximum=Decimal(100),
     )
@@ -474,20 +476,20 @@ async def _publish(update: Update, ctx: BranchContext, cb: Callback) -> None:
         m.telegram_user_id: m.person_id for m in await ctx.svc.appraisal.appraised(info.branch_id)
     }
     for telegram_id in view.recipients:
-        tr = translator(locales[telegram_id]).gettext
-        caption = tr("<b>Democratic appraisal {year}</b> — {branch} (公示)").format(
+        t = translator(locales[telegram_id]).gettext
+        caption = t("<b>Democratic appraisal {year}</b> — {branch} (公示)").format(
             year=info.year, branch=esc(info.branch_name)
         )
         await ctx.svc.deliveries.queue_now(telegram_id, caption, photo_id=photo_id)
         await ctx.svc.deliveries.queue_now(
-            telegram_id, publication_text(tr, view, mine.get(people.get(telegram_id, 0)))
+            telegram_id, publication_text(t, view, mine.get(people.get(telegram_id, 0)))
         )
     app = ctx.application
     ctx.after_commit(lambda: _background(app))
-    await answer_callback(update, t("Publishing."))
+    await answer_callback(update, _("Publishing."))
     await edit(
         update,
-        t("The results of {year} are being published to {n} members.").format(
+        _("The results of {year} are being published to {n} members.").format(
             year=info.year, n=len(view.recipients)
         ),
     )
