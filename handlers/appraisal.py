@@ -241,8 +241,8 @@ async def _open(update: Update, ctx: BranchContext, cb: Callback) -> None:
 
 
 async def _group(update: Update, ctx: BranchContext, cb: Callback) -> None:
-    await answer_callback(update)
     text, markup = await _group_page(ctx, cb.id)
+    await answer_callback(update)
     await edit(update, text, markup)
 
 
