@@ -204,7 +204,7 @@ class AppraisalCore(Service):
         )
         return [Seat(r.id, r.kind, r.person_id, r.name, r.code, r.telegram_user_id) for r in rows]
 
-    async def _seat_of(self, viewer: Viewer, appraisal_id: int) -> AppraisalGroupMember | None:
+    async def seat_of(self, viewer: Viewer, appraisal_id: int) -> AppraisalGroupMember | None:
         """The viewer's seat in this appraisal's group: by person for members, by
         Telegram account for a non-member representative."""
         column = AppraisalGroupMember
@@ -245,7 +245,7 @@ class AppraisalCore(Service):
         self, viewer: Viewer, branch_id: int
     ) -> tuple[Appraisal, AppraisalInfo, AppraisalGroupMember]:
         row, info = await self._row(branch_id)
-        seat = await self._seat_of(viewer, row.id)
+        seat = await self.seat_of(viewer, row.id)
         if seat is None:
             raise NotAllowed(GROUP_ONLY)
         return row, info, seat

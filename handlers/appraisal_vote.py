@@ -106,7 +106,9 @@ async def member_home(ctx: BranchContext) -> tuple[str, InlineKeyboardMarkup | N
                 button(t("🗳 Peer appraisal"), Callback(PREFIX, 0, "peer")),
             ]
         )
-    if info.status == "open" and await svc._seat_of(ctx.viewer, info.id) is not None:
+    elif not appraised:
+        lines.append(t("Only full and probationary members take part in the appraisal."))
+    if info.status == "open" and await svc.seat_of(ctx.viewer, info.id) is not None:
         rows.append([button(t("📋 Scoring group"), Callback(PREFIX, 0, "grp"))])
     return "\n".join(lines), keyboard(rows) if rows else None
 

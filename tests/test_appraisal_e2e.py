@@ -192,8 +192,11 @@ async def test_appraisal_from_opening_to_publication(
         assert welcome.text is not None and "群众代表" in welcome.text
         await rep.send("/points")
         assert "我只为支部成员服务" in ((await rep.wait_reply()).text or "")
-        await sec.send("/transfer")
-        assert "赵群众" not in (await sec.wait_reply()).button_texts
+        for command in ("/transfer", "/grant", "/reviewers"):
+            await sec.send(command)
+            listing = await sec.wait_reply()
+            names = " ".join(listing.button_texts)
+            assert "李明" in names and "赵群众" not in names
         # Li Ming is seated as a member representative (党员代表).
         await sec.send("/appraisal")
         home = await sec.wait_reply()
@@ -463,3 +466,52 @@ async def _columns(bot: Harness, table: str) -> list[str]:
             )
         ).all()
         return [r[0] for r in rows]
+
+
+async def test_a_branch_of_120_members_stays_usable(
+    tmp_path: Path, template_db: TemplateDatabase
+) -> None:
+    """Telegram refuses keyboards over 100 buttons: every list is paged, one person a
+    screen, and the results split into messages that fit."""
+    clock = FrozenClock(START)
+    roster = "name,status,telegram_id\n王书记,正式党员,1001\n李明,正式党员,1002\n" + "".join(
+        f"党员{i:03},正式党员,\n" for i in range(118)
+    )
+    async with running_bot(tmp_path, template_db, clock=clock) as bot:
+        branch = await bot.create_branch()
+        await bot.import_roster(branch.join_code, roster)
+        sec, li = bot.user(1001, "王书记"), bot.user(1002, "李明")
+        for user in (sec, li):
+            await user.send("/start")
+            await user.wait_reply()
+        await sec.send("/appraisal")
+        home = await sec.wait_reply()
+        await sec.press(home, "开启 2026 年度民主评议")
+        await sec.wait_callback_answer()
+        await sec.wait_edit(home)
+        await sec.press(home, "考评小组成员")
+        await sec.wait_edit(home)
+        assert len(home.button_texts) <= 33 and "下一页 ▶" in home.button_texts
+
+        await li.send("/appraisal")
+        await li.press(await li.wait_reply(), "党员互评")
+        screen = await li.wait_reply()
+        assert (screen.text or "").startswith("党员互评 第 1/119 人")
+        await li.press(screen, data=data_ending(screen, ":pv:qualified"))
+        await li.wait_edit(screen)
+        assert (screen.text or "").startswith("党员互评 第 2/119 人")
+        await li.press(screen, "名单")
+        await li.wait_edit(screen)
+        assert len(screen.button_texts) == 31  # 30 people and the next page
+        assert sum(1 for b in screen.button_texts if b.startswith("✓ ")) == 1
+        await li.press(screen, "下一页 ▶")
+        await li.wait_edit(screen)
+        assert "◀ 上一页" in screen.button_texts
+        await li.press(screen, screen.button_texts[0])
+        await li.wait_edit(screen)
+        assert (screen.text or "").startswith("党员互评 第 31/119 人")
+
+        await sec.send("/appraisal")
+        await sec.press(await sec.wait_reply(), "评议结果")
+        parts = await sec.wait_replies(1)
+        assert "上限 36 人(120 人的 30%)" in (parts[0].text or "")
