@@ -6,7 +6,7 @@ members' own results and the self-assessment reminders."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -130,8 +130,7 @@ class AppraisalResults(AppraisalVotes):
                 select(AppraisalConfirmation).where(AppraisalConfirmation.appraisal_id == row.id)
             )
         }
-        partial: list[tuple[AppraisedMember, dict[str, object]]] = []
-        candidates = []
+        drafts: list[MemberResult] = []
         for m in members:
             own = selfs.get(m.person_id)
             self_grade = rules.parse_grade(own.grade if own else None)
@@ -140,60 +139,45 @@ class AppraisalResults(AppraisalVotes):
             peer = rules.peer_score(votes)
             group_score = rules.mean(group.get(m.person_id, []))
             appraisal = rules.appraisal_score(self_score, peer, group_score, settings)
-            combined = rules.combined_score(daily.get(m.person_id), appraisal, settings)
-            candidates.append(
-                rules.Candidate(m.person_id, m.name, combined, m.person_id in admonished)
-            )
-            partial.append(
-                (
-                    m,
-                    {
-                        "self_grade": self_grade,
-                        "self_score": self_score,
-                        "votes": votes,
-                        "peer": peer,
-                        "group": group_score,
-                        "appraisal": appraisal,
-                        "combined": combined,
-                        "text": own.text if own else None,
-                        "document": own.document_name if own else None,
-                    },
+            drafts.append(
+                MemberResult(
+                    person_id=m.person_id,
+                    name=m.name,
+                    telegram_user_id=m.telegram_user_id,
+                    self_grade=self_grade,
+                    self_score=self_score,
+                    votes=dict(votes),
+                    peer_score=peer,
+                    group_score=group_score,
+                    appraisal=appraisal,
+                    daily_mean=daily.get(m.person_id),
+                    combined=rules.combined_score(daily.get(m.person_id), appraisal, settings),
+                    admonished=m.person_id in admonished,
+                    proposed=Grade.QUALIFIED,  # replaced below
+                    self_text=own.text if own else None,
+                    self_document=own.document_name if own else None,
                 )
             )
-        proposals = rules.propose(candidates, settings.excellent)
+        proposals = rules.propose(
+            [rules.Candidate(d.person_id, d.name, d.combined, d.admonished) for d in drafts],
+            settings.excellent,
+        )
         results = []
-        for m, parts in partial:
-            proposal = proposals[m.person_id]
+        for draft in drafts:
+            proposal = proposals[draft.person_id]
             final: Grade | None = proposal.grade
             reason = None
             if proposal.grade is Grade.UNQUALIFIED:
-                decision = decisions.get(m.person_id)
+                decision = decisions.get(draft.person_id)
                 if decision is None:
-                    final = None
+                    final = None  # the scoring group has to decide
                 elif decision.confirmed:
                     reason = decision.reason
                 else:
                     final = Grade.BASIC
             results.append(
-                MemberResult(
-                    person_id=m.person_id,
-                    name=m.name,
-                    telegram_user_id=m.telegram_user_id,
-                    self_grade=parts["self_grade"],  # type: ignore[arg-type]
-                    self_score=parts["self_score"],  # type: ignore[arg-type]
-                    votes=dict(parts["votes"]),  # type: ignore[call-overload]
-                    peer_score=parts["peer"],  # type: ignore[arg-type]
-                    group_score=parts["group"],  # type: ignore[arg-type]
-                    appraisal=parts["appraisal"],  # type: ignore[arg-type]
-                    daily_mean=daily.get(m.person_id),
-                    combined=parts["combined"],  # type: ignore[arg-type]
-                    admonished=m.person_id in admonished,
-                    proposed=proposal.grade,
-                    notes=proposal.notes,
-                    final=final,
-                    reason=reason,
-                    self_text=parts["text"],  # type: ignore[arg-type]
-                    self_document=parts["document"],  # type: ignore[arg-type]
+                replace(
+                    draft, proposed=proposal.grade, notes=proposal.notes, final=final, reason=reason
                 )
             )
         results.sort(key=lambda r: (-(r.combined or Decimal(-1)), r.name, r.person_id))
@@ -372,6 +356,8 @@ class AppraisalResults(AppraisalVotes):
         row, info = await self._row(branch_id)
         if row.status == OPEN:
             raise Conflict(N_("The results are not final yet. Finalise them first."))
+        if row.status == PUBLISHED:
+            raise Conflict(N_("The results have already been published."))
         results = await self._stored(row)
         members = await self.appraised(branch_id)
         recipients = [m.telegram_user_id for m in members if m.telegram_user_id and m.started]

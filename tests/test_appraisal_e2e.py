@@ -25,7 +25,7 @@ from handlers.appraisal import run_reminders
 from scheduler.deliveries import drain
 from store.models import QuarterScore
 from tests.databases import TemplateDatabase
-from tests.harness import Harness, running_bot
+from tests.harness import Harness, lasting_world, running_bot
 
 ROSTER = """name,status,telegram_id
 王书记,正式党员,1001
@@ -372,6 +372,9 @@ async def test_appraisal_from_opening_to_publication(
         assert (await sec.wait_callback_answer()).text == "正在公示。"
         await sec.wait_edit(results)
         assert results.text == "2026 年度评议结果正在向 11 名党员公示。"
+        await sec.press_raw(results.message_id, "ap:0:pub")  # a second tap: not twice
+        assert (await sec.wait_callback_answer()).text == "评议结果已经公示。"
+        assert await bot.scalar("SELECT count(*) FROM deliveries WHERE photo_id IS NOT NULL") == 11
         photo, notice = await chen.wait_replies(2, timeout=10)
         assert photo.photo and "2026 年度民主评议党员" in (photo.text or "")
         assert "您的评议结果:优秀;综合得分 90.50。" in (notice.text or "")
@@ -515,3 +518,28 @@ async def test_a_branch_of_120_members_stays_usable(
         await sec.press(await sec.wait_reply(), "评议结果")
         parts = await sec.wait_replies(1)
         assert "上限 36 人(120 人的 30%)" in (parts[0].text or "")
+
+
+async def test_a_self_assessment_half_entered_survives_a_restart(
+    tmp_path: Path, template_db: TemplateDatabase
+) -> None:
+    clock = FrozenClock(START)
+    async with lasting_world(tmp_path, template_db) as (url, telegram):
+        async with running_bot(tmp_path, template_db, clock=clock, url=url, emu=telegram) as bot:
+            users = await _setup(bot)
+            sec, li = users[1001], users[1002]
+            await sec.send("/appraisal")
+            await sec.press(await sec.wait_reply(), "开启 2026 年度民主评议")
+            await sec.wait_callback_answer()
+            await li.send("/appraisal")
+            await li.press(await li.wait_reply(), "个人自评")
+            assert "个人自评" in ((await li.wait_reply()).text or "")
+        async with running_bot(tmp_path, template_db, clock=clock, url=url, emu=telegram) as bot:
+            li = bot.user(1002, "李明")
+            li.skip_pending()
+            await li.send_document(b"MZ", "virus.exe", "application/octet-stream")
+            assert (await li.wait_reply()).text == "请发送不超过 20 MB 的 PDF、Word 或文本文档。"
+            await li.send_document(b"%PDF-1.4 self", "自评.pdf", "application/pdf")
+            saved = await li.wait_reply()
+            assert saved.text == "个人自评已保存。请选择自评等次:"
+            assert await bot.scalar("SELECT document_name FROM appraisal_selfs") == "自评.pdf"
