@@ -139,14 +139,11 @@ class AppraisalService(AppraisalResults):
             day = _parse_day(value)
             if day is None or day.year != row.year:
                 raise DomainError(N_("Please give a date of {year} as YYYY-MM-DD."), year=row.year)
-            if name == "opens":
-                row.opens_on = day
-            else:
-                row.deadline = end_of_day(day, info.timezone)
-            if row.opens_on > end_of_day(row.opens_on, info.timezone).date() or (
-                row.deadline < end_of_day(row.opens_on, info.timezone)
-            ):
+            opens = day if name == "opens" else row.opens_on
+            deadline = end_of_day(day, info.timezone) if name == "deadline" else row.deadline
+            if deadline < end_of_day(opens, info.timezone):  # checked before anything changes
                 raise DomainError(N_("The appraisal cannot open after its deadline."))
+            row.opens_on, row.deadline = opens, deadline
         elif name == "mode":
             if value not in ("grades", "scores"):
                 raise DomainError(N_("The group grades with 'grades' or 'scores'."))

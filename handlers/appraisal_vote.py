@@ -270,7 +270,7 @@ async def _peer_list(update: Update, ctx: BranchContext, cb: Callback) -> None:
 def group_screen_text(t: Gettext, s: BallotScreen) -> tuple[str, InlineKeyboardMarkup]:
     scores = s.info.settings.group_mode == "scores"
     if scores:
-        current = str(s.score.normalize()) if s.score is not None else t("not yet")
+        current = str(int(s.score)) if s.score is not None else t("not yet")
     else:
         current = t(s.mine.label) if s.mine else t("not yet")
     lines = [

@@ -496,6 +496,26 @@ async def test_a_branch_of_120_members_stays_usable(
         await sec.wait_edit(home)
         assert len(home.button_texts) <= 33 and "下一页 ▶" in home.button_texts
 
+        # The scoring group scores 0–100 in this branch (buttons, no typing).
+        await sec.send("/appraisal set mode scores")
+        assert "考评小组按0–100 分评定" in ((await sec.wait_reply()).text or "")
+        await sec.send("/appraisal set deadline 2026-12-09")  # before the opening day
+        assert (await sec.wait_reply()).text == "开始日期不能晚于截止时间。"
+        await sec.send("/appraisal")
+        await sec.press(await sec.wait_reply(), "考评小组评定")
+        group = await sec.wait_reply()
+        assert (group.text or "").startswith("考评小组评定 第 1/119 人")
+        assert "100" in group.button_texts and "0" in group.button_texts
+        await sec.press(group, "90")
+        await sec.wait_edit(group)
+        await sec.press(group, "◀ 上一页")
+        await sec.wait_edit(group)
+        assert "小组评定:90" in (group.text or "") and "✓90" in group.button_texts
+        assert await bot.scalar("SELECT count(*) FROM appraisal_group_grades") == 1
+        await sec.send("/appraisal set mode grades")  # graded already: the mode stays
+        assert (await sec.wait_reply()).text == "考评小组已开始评定,评定方式不能再改。"
+        assert "2026-12-31" in str(await bot.scalar("SELECT deadline FROM appraisals"))
+
         await li.send("/appraisal")
         await li.press(await li.wait_reply(), "党员互评")
         screen = await li.wait_reply()
