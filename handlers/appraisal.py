@@ -8,7 +8,6 @@ buttons (``av``) are in ``handlers.appraisal_vote``."""
 
 from __future__ import annotations
 
-import contextlib
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -24,6 +23,7 @@ from domain.appraisal_results import MemberResult, ResultsView
 from domain.appraisal_rules import SETTING_RANGES, Grade
 from domain.dialogs import Dialog
 from domain.errors import DomainError
+from domain.periods import MAX_YEAR, MIN_YEAR
 from domain.roles import Audience
 from handlers import appraisal_vote as vote
 from handlers.callbacks import Callback, pattern
@@ -577,9 +577,12 @@ async def join_with_code(update: Update, ctx: BranchContext, code: str) -> bool:
 async def export_appraisal(update: Update, ctx: BranchContext, args: list[str]) -> None:
     _ = ctx.gettext
     year = None
-    for arg in args:
-        with contextlib.suppress(ValueError):
-            year = int(arg) if arg.isascii() else None
+    if args:
+        arg = args[0]
+        if not (arg.isascii() and arg.isdigit() and MIN_YEAR <= int(arg) <= MAX_YEAR):
+            await reply(update, ctx, _("Please give a year, for example /export appraisal 2026."))
+            return
+        year = int(arg)
     try:
         view = await ctx.svc.appraisal.results(ctx.viewer, year)
     except DomainError as exc:
