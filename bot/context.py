@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from domain.reader import Reader
 from domain.services import Services
 from domain.viewer import Viewer
 from locales.i18n import translator
@@ -70,6 +71,12 @@ class BranchContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any]
     def locale(self) -> str:
         scope = CURRENT_SCOPE.get()
         return scope.locale if scope is not None else "zh_Hans"
+
+    @property
+    def reader(self) -> Reader:
+        """The acting user's own Reader (replies to them); a message to another person
+        uses the recipient's (``handlers.common.deliver`` / ``notify``)."""
+        return Reader.of(self.locale)
 
     def after_commit(self, send: Callable[[], Awaitable[object]]) -> None:
         """Run ``send`` after this update's transaction committed (never if it fails).

@@ -1,3 +1,4 @@
+# i18n-domain: points
 """The default points catalogue shipped in ``domain/data/default_catalogue.yaml`` and the
 indicators (five, fixed by seed 001) with their names."""
 
@@ -11,7 +12,16 @@ from typing import Any
 
 import yaml
 
+from locales.i18n import N_
+
 CATALOGUE_PATH = Path(__file__).resolve().parent / "data" / "default_catalogue.yaml"
+
+#: The three blocks of an item (seed 001), as msgids.
+BLOCK_LABELS = {
+    "base": N_("base points (deductions)"),
+    "special": N_("special bonus"),
+    "extra": N_("extra reward"),
+}
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import html
 import logging
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,14 +16,22 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.context import CURRENT_SCOPE, BranchContext
 from domain.errors import DomainError, NotAllowed, NotFound
+from domain.reader import Reader
 from handlers.callbacks import Callback, parse
 from locales.i18n import negotiate_locale, translator
 from store.models import AuditEntry, TelegramAccount
+
+if TYPE_CHECKING:
+    from domain.services import Services
 
 log = logging.getLogger(__name__)
 
 TEXT_LIMIT = 4096
 Gettext = Callable[[str], str]
+#: A message to another person, rendered for its recipient: text and optional buttons.
+Render = Callable[[Reader], tuple[str, InlineKeyboardMarkup | None]]
+#: One recipient's part of a broadcast: ``(text, stored photo id or None)`` messages.
+BroadcastRender = Callable[[Reader, int], list[tuple[str, int | None]]]
 
 
 def esc(value: object) -> str:
@@ -319,16 +327,68 @@ async def locales_for(session: AsyncSession, telegram_user_ids: Sequence[int]) -
     return {tid: known.get(tid) or negotiate_locale(None) for tid in telegram_user_ids}
 
 
-async def notify(
-    ctx: BranchContext,
+async def reader_for(svc: Services, telegram_user_id: int) -> Reader:
+    """How this user reads: their stored language (never the sender's)."""
+    return Reader.of(await locale_for(svc.session, telegram_user_id))
+
+
+async def readers_for(svc: Services, telegram_user_ids: Sequence[int]) -> dict[int, Reader]:
+    """Each user's Reader, in one query (a broadcast's recipients)."""
+    locales = await locales_for(svc.session, telegram_user_ids)
+    return {tid: Reader.of(locale) for tid, locale in locales.items()}
+
+
+async def deliver(
+    bot: Any,
+    svc: Services,
     telegram_user_id: int,
-    render: Callable[[Gettext], tuple[str, InlineKeyboardMarkup | None]],
-) -> None:
-    """Send another user a message in their language, once this update's transaction has
-    committed (a failed update tells nobody). A user who blocked the bot or never started
-    it is recorded and skipped; a message Telegram does not take is retried later."""
-    locale = await locale_of(ctx, telegram_user_id)
-    text, markup = render(translator(locale).gettext)
+    render: Render,
+    *,
+    photo: str | None = None,
+    document: str | None = None,
+) -> Message | None:
+    """Send another person a message (or a photo / document with the text as caption)
+    rendered by ``render`` with the recipient's Reader — the one path for a direct
+    message to someone other than the acting user (periodic tasks and, through
+    :func:`notify`, handlers). A user who blocked the bot is recorded and skipped; a
+    failure is logged and answered with None."""
+    text, markup = render(await reader_for(svc, telegram_user_id))
+    try:
+        if photo is not None:
+            sent: Message = await bot.send_photo(
+                telegram_user_id,
+                photo=photo,
+                caption=text[:1024],
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+            )
+        elif document is not None:
+            sent = await bot.send_document(
+                telegram_user_id,
+                document=document,
+                caption=text[:1024],
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+            )
+        else:
+            sent = await bot.send_message(
+                telegram_user_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+            )
+        return sent
+    except Forbidden as exc:
+        log.warning("cannot message %s: %s", telegram_user_id, exc)
+        await svc.membership.mark_blocked(telegram_user_id)
+    except TelegramError as exc:
+        log.warning("message to %s failed: %s", telegram_user_id, exc)
+    return None
+
+
+async def notify(ctx: BranchContext, telegram_user_id: int, render: Render) -> None:
+    """Send another user a message rendered with *their* Reader, once this update's
+    transaction has committed (a failed update tells nobody). A user who blocked the bot
+    or never started it is recorded and skipped; a message Telegram does not take is
+    queued and retried later."""
+    text, markup = render(await reader_for(ctx.svc, telegram_user_id))
 
     async def send() -> None:
         try:
@@ -337,6 +397,22 @@ async def notify(
             log.warning("cannot message %s: %s", telegram_user_id, exc)
 
     ctx.after_commit(send)
+
+
+async def queue_broadcast(
+    svc: Services, telegram_user_ids: Sequence[int], render: BroadcastRender
+) -> int:
+    """Queue a broadcast in the ``deliveries`` outbox within this transaction, each
+    recipient's messages rendered with that recipient's Reader (their languages read in
+    one query). Drain it after the commit (``scheduler.deliveries.drain``). Returns the
+    number of messages queued."""
+    readers = await readers_for(svc, telegram_user_ids)
+    queued = 0
+    for tid in telegram_user_ids:
+        for text, photo_id in render(readers[tid], tid):
+            await svc.deliveries.queue_now(tid, text, photo_id=photo_id)
+            queued += 1
+    return queued
 
 
 #: Answers that mean "refused": every one is audited (``access.denied``), whichever

@@ -16,7 +16,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import Forbidden, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BranchApp, BranchContext
@@ -33,6 +33,7 @@ from domain.fees import (
     parse_months_arg,
 )
 from domain.periods import MAX_YEAR, MIN_YEAR
+from domain.reader import Reader
 from domain.roles import Audience
 from domain.services import Services
 from handlers.callbacks import Callback, pattern
@@ -41,16 +42,17 @@ from handlers.common import (
     answer_callback,
     button,
     button_router,
+    deliver,
     esc,
     keyboard,
-    locale_for,
     paged_rows,
+    reader_for,
     render_error,
     reply,
 )
 from handlers.dialog import DialogRouter
 from handlers.registry import Registry
-from locales.i18n import N_, translator
+from locales.i18n import N_
 from scheduler.hooks import REMINDER_EXTRAS, ReminderExtra, register_extra
 
 log = logging.getLogger(__name__)
@@ -62,8 +64,6 @@ PAGE_SIZE = 20
 PAID_SHOWN = 12
 #: Owed months offered one button each (the "pay all" button covers the rest).
 OWED_BUTTONS = 6
-
-Render = Callable[[Gettext], tuple[str, InlineKeyboardMarkup | None]]
 
 
 def register(app: BranchApp, registry: Registry) -> None:
@@ -262,40 +262,6 @@ def decision_buttons(t: Gettext, submission_id: int) -> InlineKeyboardMarkup:
 # -- delivery (handlers and periodic tasks) ---------------------------------------------
 
 
-async def deliver(
-    bot: Any,
-    services: Services,
-    telegram_user_id: int,
-    render: Render,
-    *,
-    photo: str | None = None,
-) -> Message | None:
-    """Send a message (or a photo with a caption) to a user in their language; a user
-    who blocked the bot is recorded and skipped."""
-    locale = await locale_for(services.session, telegram_user_id)
-    text, markup = render(translator(locale).gettext)
-    try:
-        if photo is not None:
-            sent: Message = await bot.send_photo(
-                telegram_user_id,
-                photo=photo,
-                caption=text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-            )
-        else:
-            sent = await bot.send_message(
-                telegram_user_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
-            )
-        return sent
-    except Forbidden as exc:
-        log.warning("cannot message %s: %s", telegram_user_id, exc)
-        await services.membership.mark_blocked(telegram_user_id)
-    except TelegramError as exc:
-        log.warning("message to %s failed: %s", telegram_user_id, exc)
-    return None
-
-
 async def _edit(update: Update, text: str) -> None:
     query = update.callback_query
     if query is None or query.message is None:
@@ -445,7 +411,7 @@ async def _submit(
                 ctx.bot,
                 ctx.svc,
                 reviewer,
-                lambda t: (submission_text(t, info), decision_buttons(t, info.id)),
+                lambda r: (submission_text(r.gettext, info), decision_buttons(r.gettext, info.id)),
                 photo=info.photo_file_id,
             )
         )
@@ -511,12 +477,12 @@ async def _confirm(update: Update, ctx: BranchContext, cb: Callback) -> None:
             ctx.bot,
             ctx.svc,
             info.member_telegram_id,
-            lambda t: (
-                t(
+            lambda r: (
+                r.gettext(
                     "✅ Your Party fee for {months} ({amount}) was confirmed by {name} and "
                     "entered in the payment register."
                 ).format(
-                    months=months_text(t, info.months),
+                    months=months_text(r.gettext, info.months),
                     amount=money(info.total),
                     name=esc(info.decided_by or ""),
                 ),
@@ -597,14 +563,14 @@ async def query_step(update: Update, ctx: BranchContext, dialog: Dialog) -> None
             ctx.bot,
             ctx.svc,
             info.member_telegram_id,
-            lambda t: (
-                t(
+            lambda r: (
+                r.gettext(
                     "❓ {name} has a question about your Party fee report for {months} "
                     "({amount}):\n{reason}\n\nPlease check and report the payment again with "
                     "/fees."
                 ).format(
                     name=esc(info.decided_by or ""),
-                    months=months_text(t, info.months),
+                    months=months_text(r.gettext, info.months),
                     amount=money(info.total),
                     reason=esc(info.query_reason or ""),
                 ),
@@ -634,15 +600,9 @@ async def _nudge(update: Update, ctx: BranchContext, cb: Callback) -> None:
 
 
 def _nudge_render(
-    t: Gettext, *, fees: MemberFees, month: Month
+    r: Reader, *, fees: MemberFees, month: Month
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    return nudge_message(t, fees, month)
-
-
-def _fixed_render(
-    t: Gettext, *, text: str, markup: InlineKeyboardMarkup | None
-) -> tuple[str, InlineKeyboardMarkup | None]:
-    return text, markup
+    return nudge_message(r.gettext, fees, month)
 
 
 def nudge_message(
@@ -678,7 +638,7 @@ async def _remind_one(update: Update, ctx: BranchContext, cb: Callback) -> None:
         return
     month = fees.owed[-1].month
     sent = await deliver(
-        ctx.bot, ctx.svc, fees.telegram_id, lambda t: nudge_message(t, fees, month)
+        ctx.bot, ctx.svc, fees.telegram_id, lambda r: nudge_message(r.gettext, fees, month)
     )
     await answer_callback(update, _("Reminded.") if sent else _("Could not reach this member."))
 
@@ -810,9 +770,10 @@ _ACTIONS: dict[str, Callable[[Update, BranchContext, Callback], Any]] = {
 
 
 async def fee_day_extra(
-    services: Services, person_id: int, day: date, t: Gettext
+    services: Services, person_id: int, day: date, reader: Reader
 ) -> ReminderExtra | None:
     """What the fee-day reminder shows one member: the amount due and "Paid" buttons."""
+    t = reader.gettext
     try:
         fees = await services.fees.member_fees(person_id, Month.of(day))
     except DomainError:
@@ -868,22 +829,35 @@ async def send_fee_day_notice(app: BranchApp, branch_id: int, month: Month) -> i
             if row.account is None:
                 continue
             tid = row.account.telegram_user_id
-            t = translator(await locale_for(services.session, tid)).gettext
+            reader = await reader_for(services, tid)
             extra = await fee_day_extra(
-                services, row.person.id, date(month.year, month.month, 1), t
+                services, row.person.id, date(month.year, month.month, 1), reader
             )
             if extra is None:
                 continue
-            text = "\n".join([t("📅 <b>Party fee day</b>"), *extra.lines])
+            text = "\n".join([reader.gettext("📅 <b>Party fee day</b>"), *extra.lines])
             markup = keyboard(extra.buttons) if extra.buttons else None
+            # rendered above with the recipient's Reader (the add-on needs the database)
             if await deliver(
-                app.bot, services, tid, partial(_fixed_render, text=text, markup=markup)
+                app.bot, services, tid, partial(_prerendered, text=text, markup=markup)
             ):
                 sent += 1
     return sent
 
 
 # -- arrears ----------------------------------------------------------------------------
+
+
+def _prerendered(
+    _reader: Reader, *, text: str, markup: InlineKeyboardMarkup | None
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    return text, markup
+
+
+def _arrears_render(
+    r: Reader, *, alert: ArrearsAlertInfo
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    return arrears_message(r.gettext, alert)
 
 
 def arrears_message(t: Gettext, alert: ArrearsAlertInfo) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -934,7 +908,10 @@ async def check_arrears(app: BranchApp) -> int:
             for alert in await services.fees.new_arrears_alerts(branch_id):
                 for reviewer in alert.reviewers:
                     if await deliver(
-                        app.bot, services, reviewer, partial(arrears_message, alert=alert)
+                        app.bot,
+                        services,
+                        reviewer,
+                        partial(_arrears_render, alert=alert),
                     ):
                         sent += 1
     return sent

@@ -13,11 +13,11 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 from bot.context import BranchApp, BranchContext
 from domain.errors import Conflict, DomainError, NotFound
 from domain.membership import ReviewerInfo, reviewers_of, set_reviewer
+from domain.reader import Reader
 from domain.roles import Audience, PersonStatus
 from handlers.callbacks import Callback, parse, pattern
 from handlers.common import (
     LIST_PAGE_SIZE,
-    Gettext,
     answer_callback,
     button,
     button_router,
@@ -102,7 +102,8 @@ async def decide(update: Update, ctx: BranchContext) -> None:
 
     branch = esc(decision.branch_name)
 
-    def applicant_text(t: Gettext) -> tuple[str, None]:
+    def applicant_text(r: Reader) -> tuple[str, None]:
+        t = r.gettext
         if decision.approved:
             return t(
                 "Welcome to {branch}! Your request was approved. Send /start to see your menu."
@@ -255,7 +256,8 @@ async def transfer_confirm(update: Update, ctx: BranchContext, cb: Callback) -> 
         return
     tg = result.telegram_user_id
 
-    def notice(t: Gettext) -> tuple[str, InlineKeyboardMarkup | None]:
+    def notice(r: Reader) -> tuple[str, InlineKeyboardMarkup | None]:
+        t = r.gettext
         return (
             t(
                 "Your Party membership has been transferred out of {branch}. Your records "

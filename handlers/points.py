@@ -18,7 +18,7 @@ from typing import Any, TypeVar, cast
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.error import Forbidden, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BranchApp, BranchContext
@@ -36,9 +36,10 @@ from domain.points import (
     parse_points,
     undeclared_members,
 )
-from domain.points_catalogue import indicator_keys, indicator_name
+from domain.points_catalogue import BLOCK_LABELS, indicator_keys, indicator_name
 from domain.points_export import points_workbook
 from domain.points_rules import PointsSettings
+from domain.reader import Reader
 from domain.roles import Audience
 from domain.services import Services
 from handlers.callbacks import Callback, parse, pattern
@@ -46,19 +47,20 @@ from handlers.common import (
     Gettext,
     answer_callback,
     button,
+    deliver,
     edit,
     esc,
     keyboard,
-    locale_for,
-    locales_for,
     notify,
     paged_rows,
+    queue_broadcast,
+    readers_for,
     render_error,
     reply,
 )
 from handlers.dialog import DialogRouter
 from handlers.registry import Registry
-from locales.i18n import N_, translator
+from locales.i18n import N_
 from scheduler.deliveries import drain
 from scheduler.hooks import register_audience
 
@@ -72,11 +74,6 @@ EVIDENCE_MIME = re.compile(
 )
 EVIDENCE_MAX_BYTES = 20 * 1024 * 1024
 
-BLOCK_LABELS = {
-    "base": N_("base points (deductions)"),
-    "special": N_("special bonus"),
-    "extra": N_("extra reward"),
-}
 STATUS_LABELS = {
     "pending": N_("waiting for review"),
     "approved": N_("approved"),
@@ -491,16 +488,15 @@ async def _submit_claim(update: Update, ctx: BranchContext, dialog: Dialog) -> N
 
 
 # -- review ---------------------------------------------------------------------------
-def review_text(t: Gettext, claim: ClaimInfo, locale: str) -> str:
+def review_text(r: Reader, claim: ClaimInfo) -> str:
+    t = r.gettext
     waited = ""
     lines = [
         t("<b>Point claim No. {id}</b>").format(id=claim.id),
         t("Member: {name}").format(name=esc(claim.person_name)),
-        t("Indicator: {indicator}").format(
-            indicator=esc(indicator_name(claim.item.indicator, locale))
-        ),
-        t("Item: {item}").format(item=item_line(claim.item, t, locale)),
-        t("Date: {day}").format(day=claim.occurred_on.isoformat()),
+        t("Indicator: {indicator}").format(indicator=esc(r.indicator(claim.item.indicator))),
+        t("Item: {item}").format(item=item_line(claim.item, t, r.locale)),
+        t("Date: {day}").format(day=r.date(claim.occurred_on)),
         t("Description: {text}").format(text=esc(claim.description)),
     ]
     if claim.evidence_file_id:
@@ -523,36 +519,21 @@ def review_markup(t: Gettext, claim_id: int) -> InlineKeyboardMarkup:
 
 
 async def send_review(ctx: BranchContext, telegram_user_id: int, claim: ClaimInfo) -> None:
-    """The claim with its evidence and the decision buttons, to one reviewer."""
-    locale = await locale_for(ctx.svc.session, telegram_user_id)
-    t = translator(locale).gettext
-    text, markup = review_text(t, claim, locale), review_markup(t, claim.id)
-    try:
-        if claim.evidence_kind == "photo" and claim.evidence_file_id:
-            await ctx.bot.send_photo(
-                telegram_user_id,
-                claim.evidence_file_id,
-                caption=text[:1024],
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-            )
-        elif claim.evidence_kind == "document" and claim.evidence_file_id:
-            await ctx.bot.send_document(
-                telegram_user_id,
-                claim.evidence_file_id,
-                caption=text[:1024],
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-            )
-        else:
-            await ctx.bot.send_message(
-                telegram_user_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
-            )
-    except Forbidden as exc:
-        log.warning("cannot message reviewer %s: %s", telegram_user_id, exc)
-        await ctx.svc.membership.mark_blocked(telegram_user_id)
-    except TelegramError as exc:
-        log.warning("review message to %s failed: %s", telegram_user_id, exc)
+    """The claim with its evidence and the decision buttons, to one reviewer (also to
+    the acting reviewer, from /pending: rendered with their own Reader then)."""
+
+    def render(r: Reader) -> tuple[str, InlineKeyboardMarkup]:
+        return review_text(r, claim), review_markup(r.gettext, claim.id)
+
+    file_id = claim.evidence_file_id
+    await deliver(
+        ctx.bot,
+        ctx.svc,
+        telegram_user_id,
+        render,
+        photo=file_id if claim.evidence_kind == "photo" else None,
+        document=file_id if claim.evidence_kind == "document" else None,
+    )
 
 
 async def _edit_review(
@@ -586,8 +567,9 @@ def _is_caption(message: Any) -> bool:
     return bool(getattr(message, "photo", None) or getattr(message, "document", None))
 
 
-def outcome_text(t: Gettext, claim: ClaimInfo, approved: bool, by: str, locale: str) -> str:
-    base = review_text(t, claim, locale)
+def outcome_text(r: Reader, claim: ClaimInfo, approved: bool, by: str) -> str:
+    t = r.gettext
+    base = review_text(r, claim)
     if approved:
         points = claim.awarded if claim.awarded is not None else claim.item.points
         line = t("✅ Approved by {by}: {points} points.").format(
@@ -604,13 +586,15 @@ async def _announce_decision(ctx: BranchContext, claim: ClaimInfo, approved: boo
     if claim.telegram_user_id is None:
         return
 
-    def render(t: Gettext) -> tuple[str, None]:
-        item = esc(claim.item.name(ctx.locale))
+    def render(r: Reader) -> tuple[str, None]:
+        t = r.gettext
+        item = esc(r.name(claim.item.names))
+        day = r.date(claim.occurred_on)
         if approved:
             points = claim.awarded if claim.awarded is not None else rules.ZERO
             text = t(
                 "✅ Your claim No. {id} ({item}, {day}) was approved: {points} points."
-            ).format(id=claim.id, item=item, day=claim.occurred_on, points=rules.signed(points))
+            ).format(id=claim.id, item=item, day=day, points=rules.signed(points))
             if claim.requested is not None and claim.requested != points:
                 text += "\n" + t(
                     "The item's quarterly cap allowed {points} of the {requested} points."
@@ -618,9 +602,7 @@ async def _announce_decision(ctx: BranchContext, claim: ClaimInfo, approved: boo
             return text, None
         return t(
             "❌ Your claim No. {id} ({item}, {day}) was not approved. Reason: {reason}"
-        ).format(
-            id=claim.id, item=item, day=claim.occurred_on, reason=esc(claim.reason or "")
-        ), None
+        ).format(id=claim.id, item=item, day=day, reason=esc(claim.reason or "")), None
 
     await notify(ctx, claim.telegram_user_id, render)
 
@@ -638,7 +620,7 @@ async def _review_button(update: Update, ctx: BranchContext, cb: Callback) -> No
                 query.message.chat.id,
                 query.message.message_id,
                 _is_caption(query.message),
-                outcome_text(_, decision.claim, True, decision.decided_by, ctx.locale),
+                outcome_text(ctx.reader, decision.claim, True, decision.decided_by),
                 _revoke_markup(ctx, decision.claim.id),
             )
         await _announce_decision(ctx, decision.claim, True, decision.decided_by)
@@ -735,7 +717,7 @@ async def _after_dialog_decision(
     by: str,
 ) -> None:
     _ = ctx.gettext
-    text = outcome_text(_, claim, approved, by, ctx.locale)
+    text = outcome_text(ctx.reader, claim, approved, by)
     if data.get("chat") and data.get("msg"):
         await _edit_review(
             ctx,
@@ -997,19 +979,17 @@ async def _grant_reason(update: Update, ctx: BranchContext, dialog: Dialog) -> N
 
 
 def _names(result: GrantResult, locale: str) -> str:
-    from domain.points_catalogue import localized
-
-    return localized(result.item_names, locale)
+    return Reader.of(locale).name(result.item_names)
 
 
 async def _notify_grant(ctx: BranchContext, result: GrantResult, *, revoked: bool) -> None:
     if result.telegram_user_id is None:
         return
     telegram_id = result.telegram_user_id
-    locale = await locale_for(ctx.svc.session, telegram_id)
 
-    def render(t: Gettext) -> tuple[str, None]:
-        item = esc(_names(result, locale))
+    def render(r: Reader) -> tuple[str, None]:
+        t = r.gettext
+        item = esc(r.name(result.item_names))
         if revoked:
             return t(
                 "↩️ A decision on your points was revoked: {points} points ({item}). "
@@ -1106,24 +1086,33 @@ async def ranking_command(update: Update, ctx: BranchContext) -> None:
     branch = ctx.viewer.branch_name or ""
     from domain.points_chart import ranking_chart  # matplotlib: loaded when first drawn
 
-    chart = ranking_chart(
-        _("{branch} {quarter} points ranking").format(branch=branch, quarter=quarter.key),
-        [(s.name, s.figures.total) for s in scores],
-    )
     # The messages go into the deliveries outbox in this transaction: durable with the
     # commit, sent right after it by a background task (the bot keeps answering while
-    # Telegram paces a large branch), resumed by the delivery task after a crash.
-    photo_id = await ctx.svc.deliveries.store_file(f"ranking-{quarter.key}.png", chart)
-    locales = await locales_for(ctx.svc.session, recipients)
+    # Telegram paces a large branch), resumed by the delivery task after a crash. The
+    # chart's title is text too: one picture per language the recipients read.
+    photos: dict[str, int] = {}
+    for locale in sorted({r.locale for r in (await readers_for(ctx.svc, recipients)).values()}):
+        title = Reader.of(locale).gettext("{branch} {quarter} points ranking")
+        chart = ranking_chart(
+            title.format(branch=branch, quarter=quarter.key),
+            [(s.name, s.figures.total) for s in scores],
+        )
+        photos[locale] = await ctx.svc.deliveries.store_file(
+            f"ranking-{quarter.key}-{locale}.png", chart
+        )
     by_account = {s.telegram_user_id: s for s in scores if s.telegram_user_id is not None}
-    for telegram_id in recipients:
-        t = translator(locales[telegram_id]).gettext
-        mine = by_account.get(telegram_id)
-        caption = t("<b>Points ranking {quarter}</b> — {branch} (公示)").format(
+
+    def render(r: Reader, telegram_id: int) -> list[tuple[str, int | None]]:
+        caption = r.gettext("<b>Points ranking {quarter}</b> — {branch} (公示)").format(
             quarter=quarter.key, branch=esc(branch)
         )
-        await ctx.svc.deliveries.queue_now(telegram_id, caption, photo_id=photo_id)
-        await ctx.svc.deliveries.queue_now(telegram_id, _ranking_text(t, scores, mine, quarter))
+        mine = by_account.get(telegram_id)
+        return [
+            (caption, photos[r.locale]),
+            (_ranking_text(r.gettext, scores, mine, quarter), None),
+        ]
+
+    await queue_broadcast(ctx.svc, recipients, render)
     app = ctx.application
     ctx.after_commit(lambda: _background(app, drain(app), f"ranking-{quarter.key}"))
     await reply(
@@ -1527,20 +1516,10 @@ async def on_points_button(update: Update, ctx: BranchContext) -> None:
 
 # -- periodic tasks -------------------------------------------------------------------
 async def _send(
-    app: BranchApp, svc: Services, telegram_id: int, render: Callable[[Gettext], str]
+    app: BranchApp, svc: Services, telegram_id: int, render: Callable[[Reader], str]
 ) -> bool:
-    locale = await locale_for(svc.session, telegram_id)
-    try:
-        await app.bot.send_message(
-            telegram_id, render(translator(locale).gettext), parse_mode=ParseMode.HTML
-        )
-        return True
-    except Forbidden as exc:
-        log.warning("cannot message %s: %s", telegram_id, exc)
-        await svc.membership.mark_blocked(telegram_id)
-    except TelegramError as exc:
-        log.warning("message to %s failed: %s", telegram_id, exc)
-    return False
+    sent = await deliver(app.bot, svc, telegram_id, lambda r: (render(r), None))
+    return sent is not None
 
 
 async def run_overdue_digest(app: BranchApp) -> None:
@@ -1553,7 +1532,8 @@ async def run_overdue_digest(app: BranchApp) -> None:
             digests = await svc.points.overdue_digest(branch_id)
             for telegram_id, claims in digests:
 
-                def render(t: Gettext, claims: list[ClaimInfo] = claims) -> str:
+                def render(r: Reader, claims: list[ClaimInfo] = claims) -> str:
+                    t = r.gettext
                     lines = [
                         t(
                             "⏰ <b>{n} point claims have waited more than 3 days</b> for review:"
@@ -1562,7 +1542,7 @@ async def run_overdue_digest(app: BranchApp) -> None:
                     for c in claims[:30]:
                         lines.append(
                             t("No. {id} · {name} · {day}").format(
-                                id=c.id, name=esc(c.person_name), day=c.occurred_on
+                                id=c.id, name=esc(c.person_name), day=r.date(c.occurred_on)
                             )
                         )
                     lines.append(t("Review them with /pending."))
@@ -1592,10 +1572,11 @@ async def run_quarter_close(app: BranchApp) -> None:
                     )
 
 
-def _close_report(result: QuarterCloseResult) -> Callable[[Gettext], str]:
+def _close_report(result: QuarterCloseResult) -> Callable[[Reader], str]:
     quarter = result.quarter.key
 
-    def report(t: Gettext) -> str:
+    def report(r: Reader) -> str:
+        t = r.gettext
         lines = [t("<b>{quarter} is closed</b>; its scores are final.").format(quarter=quarter)]
         if not result.below:
             lines.append(t("Nobody scored below 60."))
@@ -1618,8 +1599,9 @@ def _close_report(result: QuarterCloseResult) -> Callable[[Gettext], str]:
 
 def _low_notice(
     result: QuarterCloseResult, score: MemberScore, warned: bool
-) -> Callable[[Gettext], str]:
-    def notice(t: Gettext) -> str:
+) -> Callable[[Reader], str]:
+    def notice(r: Reader) -> str:
+        t = r.gettext
         text = t(
             "Your points score for {quarter} is {total}, below 60. Please talk "
             "with the branch secretary about how to improve."

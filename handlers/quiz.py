@@ -15,7 +15,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, PollAnswerHandler, filters
 
 from bot.context import BranchApp, BranchContext
@@ -48,23 +48,25 @@ from domain.quiz_bank import (
     parse_bank,
 )
 from domain.quiz_export import exam_workbook
+from domain.reader import Reader
 from domain.roles import Audience
 from domain.services import Services
 from handlers.callbacks import Callback, parse, pattern
 from handlers.common import (
     Gettext,
+    Render,
     answer_callback,
     button,
+    deliver,
     esc,
     keyboard,
-    locale_for,
     notify,
     render_error,
     reply,
 )
 from handlers.dialog import DialogRouter
 from handlers.registry import Registry
-from locales.i18n import N_, translator
+from locales.i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +75,6 @@ IMPORT_FLOW = "quiz_import"
 MAX_ERRORS_SHOWN = 20
 ACCEPTED_SUFFIXES = (".yaml", ".yml", ".csv", ".xlsx")
 
-Render = Callable[[Gettext], tuple[str, InlineKeyboardMarkup | None]]
 Send = Callable[[int, Render], Awaitable[Any]]
 
 
@@ -359,10 +360,10 @@ def ctx_sender(ctx: BranchContext) -> Send:
 
 
 async def deliver_result(send: Send, r: AttemptResult) -> None:
-    await send(r.chat_id, lambda t: (result_text(t, r), None))
+    await send(r.chat_id, lambda reader: (result_text(reader.gettext, r), None))
     if r.exam_id is not None:
         for secretary in r.secretaries:
-            await send(secretary, lambda t: secretary_result(t, r))
+            await send(secretary, lambda reader: secretary_result(reader.gettext, r))
 
 
 async def _edit(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
@@ -530,7 +531,10 @@ async def on_poll_answer(update: Update, ctx: BranchContext) -> None:
         await notify(
             ctx,
             ctx.viewer.telegram_user_id,
-            lambda t: (t(error.msgid).format(**{k: esc(v) for k, v in error.params.items()}), None),
+            lambda r: (
+                r.gettext(error.msgid).format(**{k: esc(v) for k, v in error.params.items()}),
+                None,
+            ),
         )
         return
     if outcome is not None:
@@ -811,7 +815,8 @@ async def _exam_audience(update: Update, ctx: BranchContext, arg: str | None) ->
         ).format(n=len(created.participants)),
     )
 
-    def invitation(t: Gettext) -> tuple[str, InlineKeyboardMarkup | None]:
+    def invitation(r: Reader) -> tuple[str, InlineKeyboardMarkup | None]:
+        t = r.gettext
         text = (
             t("📝 <b>Your branch scheduled an exam</b>")
             + "\n"
@@ -941,7 +946,8 @@ async def import_step(update: Update, ctx: BranchContext, dialog: Dialog) -> Non
 
 
 def _summary(results: ExamResults) -> Render:
-    def render(t: Gettext) -> tuple[str, InlineKeyboardMarkup | None]:
+    def render(r: Reader) -> tuple[str, InlineKeyboardMarkup | None]:
+        t = r.gettext
         return t("The exam window has closed.") + "\n" + results_text(t, results), None
 
     return render
@@ -952,26 +958,21 @@ async def run_timers(app: BranchApp) -> None:
     closes. The database is the record (attempt status, ``results_sent_at``); messages
     go out after the commit."""
     runtime = app.bot_data["runtime"]
-    outbox: list[tuple[int, str, InlineKeyboardMarkup | None]] = []
+    outbox: list[tuple[int, Render]] = []
+
+    async def queue(telegram_id: int, render: Render) -> None:
+        outbox.append((telegram_id, render))
+
     async with runtime.unit_of_work() as svc:
         services: Services = svc
-
-        async def queue(telegram_id: int, render: Render) -> None:
-            locale = await locale_for(services.session, telegram_id)
-            text, markup = render(translator(locale).gettext)
-            outbox.append((telegram_id, text, markup))
-
         for result in await services.quiz.close_overdue():
             await deliver_result(queue, result)
         for results, secretaries in await services.quiz.due_summaries():
             for secretary in secretaries:
                 await queue(secretary, _summary(results))
-    for telegram_id, text, markup in outbox:
-        try:
-            await app.bot.send_message(
-                telegram_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
-            )
-        except (Forbidden, BadRequest) as exc:
-            log.warning("cannot message %s: %s", telegram_id, exc)
-        except TelegramError as exc:
-            log.warning("message to %s failed: %s", telegram_id, exc)
+    if not outbox:
+        return
+    # Sent once the closing committed, each in its recipient's language.
+    async with runtime.unit_of_work() as svc:
+        for telegram_id, render in outbox:
+            await deliver(app.bot, svc, telegram_id, render)

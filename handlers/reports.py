@@ -21,6 +21,7 @@ from bot.context import BranchApp, BranchContext
 from domain.dialogs import Dialog
 from domain.errors import DomainError, NotAllowed, NotFound
 from domain.periods import Quarter
+from domain.reader import Reader
 from domain.reports import (
     MAX_COMMENT_CHARS,
     MAX_FILE_MB,
@@ -47,14 +48,14 @@ from handlers.common import (
     button_router,
     esc,
     keyboard,
-    locale_of,
     notify,
+    reader_for,
     render_error,
     reply,
 )
 from handlers.dialog import DialogRouter
 from handlers.registry import Registry
-from locales.i18n import N_, translator
+from locales.i18n import N_
 from scheduler.hooks import register_audience
 
 log = logging.getLogger(__name__)
@@ -374,7 +375,8 @@ async def _guarded(
 
 async def send_for_review(ctx: BranchContext, telegram_user_id: int, view: ReportView) -> None:
     """Show a report to one reviewer, in their language, with Acknowledge / Comment."""
-    t = translator(await locale_of(ctx, telegram_user_id)).gettext
+    reader = await reader_for(ctx.svc, telegram_user_id)  # the recipient's language
+    t = reader.gettext
     header = _review_header(t, view)
     markup = _review_markup(t, view)
     bot = ctx.bot
@@ -477,11 +479,12 @@ async def _on_ack(update: Update, ctx: BranchContext, cb: Callback) -> None:
     period = view.period_key
     reader = view.acknowledged_by or ""
 
-    def render(t: Gettext) -> tuple[str, None]:
+    def render(r: Reader) -> tuple[str, None]:
+        t = r.gettext
         return t(
             "📖 Your thought report for <b>{period}</b> (handed in {date}) has been read by {name}."
         ).format(
-            period=key_label(period, t), date=view.submitted_on.isoformat(), name=esc(reader)
+            period=key_label(period, t), date=r.date(view.submitted_on), name=esc(reader)
         ), None
 
     await notify(ctx, view.member_telegram_id, render)
@@ -545,7 +548,8 @@ async def comment_step(update: Update, ctx: BranchContext, dialog: Dialog) -> No
     author = viewer.full_name or viewer.display_name
     text = message.text.strip()
 
-    def render(t: Gettext) -> tuple[str, None]:
+    def render(r: Reader) -> tuple[str, None]:
+        t = r.gettext
         lines = [
             t("💬 {name} commented on your thought report for <b>{period}</b>:").format(
                 name=esc(author), period=key_label(view.period_key, t)
@@ -572,12 +576,13 @@ async def _on_nudge(update: Update, ctx: BranchContext, cb: Callback) -> None:
     for target in result.targets:
         owed = target.period
 
-        def render(t: Gettext, owed: Period = owed) -> tuple[str, None]:
+        def render(r: Reader, owed: Period = owed) -> tuple[str, None]:
+            t = r.gettext
             return t(
                 "🔔 Reminder from your branch secretary: your thought report for "
                 "<b>{period}</b> has not been handed in yet (due by {date}). Send /report "
                 "to hand it in."
-            ).format(period=period_label(owed, t), date=owed.end.isoformat()), None
+            ).format(period=period_label(owed, t), date=r.date(owed.end)), None
 
         await notify(ctx, target.telegram_id, render)  # sent once this update commits
         sent += 1

@@ -108,7 +108,9 @@ async def start(update: Update, ctx: BranchContext) -> None:
             await notify(
                 ctx,
                 reviewer,
-                lambda t: join_request_message(t, request_id, viewer, result.branch_name or ""),
+                lambda r: join_request_message(
+                    r.gettext, request_id, viewer, result.branch_name or ""
+                ),
             )
     elif result.outcome is StartOutcome.CODE_USED:
         await reply(

@@ -52,9 +52,10 @@ from telegram.ext import Application
 from bot.runtime import Runtime
 from bot.settings import Settings
 from domain import calendar as cal
+from domain.reader import Reader
 from domain.reminders import in_audience, schedule_of
 from domain.services import Services
-from locales.i18n import negotiate_locale, translator
+from locales.i18n import negotiate_locale
 from scheduler import hooks
 from scheduler.pacing import Pacer
 from store.models import (
@@ -639,7 +640,8 @@ def event_title(t: Gettext, kind: str, title: str | None) -> str:
 async def render(svc: Services, row: _Claimed) -> tuple[str, InlineKeyboardMarkup | None]:
     """The reminder as one recipient reads it (their language, extras of other
     features such as the fee amount and a "Paid" button)."""
-    t = translator(row.locale).gettext
+    reader = Reader.of(row.locale)  # the recipient's, read with the claimed row
+    t = reader.gettext
     title = event_title(t, row.kind, row.title)
     when = _date_text(t, row.occurrence)
     if row.kind in cal.DEADLINE_KINDS:
@@ -661,7 +663,7 @@ async def render(svc: Services, row: _Claimed) -> tuple[str, InlineKeyboardMarku
             lines.append(t("Time: {time}").format(time=row.event_time))
     buttons: list[list[InlineKeyboardButton]] = []
     for extra_fn in hooks.REMINDER_EXTRAS.get(row.kind, []):
-        extra = await extra_fn(svc, row.person_id, row.occurrence, t)
+        extra = await extra_fn(svc, row.person_id, row.occurrence, reader)
         if extra is not None:
             lines.extend(extra.lines)
             buttons.extend(extra.buttons)

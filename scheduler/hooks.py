@@ -13,6 +13,7 @@ from datetime import date
 
 from telegram import InlineKeyboardButton
 
+from domain.reader import Reader
 from domain.services import Services
 
 
@@ -24,10 +25,9 @@ class ReminderExtra:
     buttons: list[list[InlineKeyboardButton]] = field(default_factory=list)
 
 
-#: (services, person_id, occurrence date in the branch's zone, gettext) -> extra or None
-ReminderExtraFn = Callable[
-    [Services, int, date, Callable[[str], str]], Awaitable[ReminderExtra | None]
-]
+#: (services, person_id, occurrence date in the branch's zone, the recipient's Reader)
+#: -> extra or None
+ReminderExtraFn = Callable[[Services, int, date, Reader], Awaitable[ReminderExtra | None]]
 
 REMINDER_EXTRAS: dict[str, list[ReminderExtraFn]] = {}
 

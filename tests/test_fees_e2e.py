@@ -21,6 +21,7 @@ from domain.clock import FrozenClock
 from domain.errors import NotAllowed
 from domain.fee_rules import FeeBasis, Month
 from domain.membership import BranchInfo
+from domain.reader import Reader
 from domain.roster import RosterError, parse_roster
 from emulator import EmulatedUser
 from handlers.fees import check_arrears, fee_day_extra, send_fee_day_notice
@@ -484,7 +485,7 @@ async def test_roster_fee_columns_good_bad_and_idempotent(fbot: Harness) -> None
 async def test_fee_day_extra_renders_amount_and_paid_button(fbot: Harness) -> None:
     _branch, sec, zhang, _li = await setup_branch(fbot)
     assert REMINDER_EXTRAS["fee_day"].count(fee_day_extra) == 1  # once, however many apps
-    t = translator("zh_Hans").gettext
+    t = Reader("zh_Hans")
     async with fbot.uow() as svc:
         ids = dict((await svc.session.execute(select(Person.full_name, Person.id))).all())
         extra = await fee_day_extra(svc, ids["张三"], date(2026, 3, 27), t)
