@@ -358,8 +358,11 @@ class AppraisalResults(AppraisalVotes):
             raise Conflict(N_("The results are not final yet. Finalise them first."))
         if row.status == PUBLISHED:
             raise Conflict(N_("The results have already been published."))
-        results = await self._stored(row)
         members = await self.appraised(branch_id)
+        accounts = {m.person_id: m.telegram_user_id for m in members}
+        results = [
+            replace(r, telegram_user_id=accounts.get(r.person_id)) for r in await self._stored(row)
+        ]
         recipients = [m.telegram_user_id for m in members if m.telegram_user_id and m.started]
         row.status = PUBLISHED
         row.published_at = self.clock.now()

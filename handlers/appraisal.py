@@ -24,6 +24,7 @@ from domain.appraisal_rules import SETTING_RANGES, Grade
 from domain.dialogs import Dialog
 from domain.errors import DomainError
 from domain.periods import MAX_YEAR, MIN_YEAR
+from domain.reader import Reader
 from domain.roles import Audience
 from handlers import appraisal_vote as vote
 from handlers.callbacks import Callback, pattern
@@ -35,14 +36,15 @@ from handlers.common import (
     edit,
     esc,
     keyboard,
-    locales_for,
     paged_rows,
+    queue_broadcast,
+    readers_for,
     render_error,
     reply,
 )
 from handlers.dialog import DialogRouter
 from handlers.registry import Registry
-from locales.i18n import N_, translator
+from locales.i18n import N_
 from scheduler.deliveries import drain
 
 PREFIX = "ap"
@@ -463,27 +465,31 @@ async def _publish(update: Update, ctx: BranchContext, cb: Callback) -> None:
     info = view.info
     from domain.points_chart import ranking_chart  # matplotlib: loaded when first drawn
 
+    # Like /ranking: into the deliveries outbox in this transaction, each member's
+    # messages rendered with their own Reader; the chart's title is text too, so one
+    # picture per language the recipients read.
     scored = [(r.name, r.combined) for r in view.results if r.combined is not None]
-    chart = ranking_chart(
-        _("{branch} {year} democratic appraisal").format(branch=info.branch_name, year=info.year),
-        scored,
-        maximum=Decimal(100),
-    )
-    photo_id = await ctx.svc.deliveries.store_file(f"appraisal-{info.year}.png", chart)
-    locales = await locales_for(ctx.svc.session, view.recipients)
-    mine = {r.person_id: r for r in view.results}
-    people = {
-        m.telegram_user_id: m.person_id for m in await ctx.svc.appraisal.appraised(info.branch_id)
-    }
-    for telegram_id in view.recipients:
-        t = translator(locales[telegram_id]).gettext
-        caption = t("<b>Democratic appraisal {year}</b> — {branch} (公示)").format(
+    photos: dict[str, int] = {}
+    for locale in sorted(
+        {r.locale for r in (await readers_for(ctx.svc, view.recipients)).values()}
+    ):
+        title = Reader.of(locale).gettext("{branch} {year} democratic appraisal")
+        chart = ranking_chart(
+            title.format(branch=info.branch_name, year=info.year), scored, maximum=Decimal(100)
+        )
+        photos[locale] = await ctx.svc.deliveries.store_file(
+            f"appraisal-{info.year}-{locale}.png", chart
+        )
+    by_account = {r.telegram_user_id: r for r in view.results if r.telegram_user_id is not None}
+
+    def render(r: Reader, telegram_id: int) -> list[tuple[str, int | None]]:
+        caption = r.gettext("<b>Democratic appraisal {year}</b> — {branch} (公示)").format(
             year=info.year, branch=esc(info.branch_name)
         )
-        await ctx.svc.deliveries.queue_now(telegram_id, caption, photo_id=photo_id)
-        await ctx.svc.deliveries.queue_now(
-            telegram_id, publication_text(t, view, mine.get(people.get(telegram_id, 0)))
-        )
+        text = publication_text(r.gettext, view, by_account.get(telegram_id))
+        return [(caption, photos[r.locale]), (text, None)]
+
+    await queue_broadcast(ctx.svc, view.recipients, render)
     app = ctx.application
     ctx.after_commit(lambda: _background(app))
     await answer_callback(update, _("Publishing."))
@@ -607,7 +613,8 @@ async def export_appraisal(update: Update, ctx: BranchContext, args: list[str]) 
 # -- reminders ----------------------------------------------------------------------------
 async def run_reminders(app: BranchApp) -> None:
     """Self-assessment reminders 7 and 2 days before the deadline, once each (recorded
-    in ``appraisal_reminders`` with the delivery, in one transaction)."""
+    in ``appraisal_reminders`` with the outbox rows, in one transaction; the delivery
+    task sends them)."""
     runtime: Runtime = app.bot_data["runtime"]
     async with runtime.unit_of_work() as svc:
         ids = await svc.appraisal.open_appraisal_ids()
@@ -616,13 +623,15 @@ async def run_reminders(app: BranchApp) -> None:
             info, due = await svc.appraisal.due_reminders(appraisal_id)
             if info is None or not due:
                 continue
-            locales = await locales_for(svc.session, due)
-            for telegram_id in due:
-                t = translator(locales[telegram_id]).gettext
-                await svc.deliveries.queue_now(
-                    telegram_id,
-                    t(
-                        "⏰ Your self-assessment for the {year} democratic appraisal is not "
-                        "done yet. Deadline: {when}. Send /appraisal."
-                    ).format(year=info.year, when=info.local_deadline().strftime("%Y-%m-%d %H:%M")),
-                )
+            when = info.local_deadline().strftime("%Y-%m-%d %H:%M")
+
+            def render(
+                r: Reader, telegram_id: int, year: int = info.year, when: str = when
+            ) -> list[tuple[str, int | None]]:
+                text = r.gettext(
+                    "⏰ Your self-assessment for the {year} democratic appraisal is not "
+                    "done yet. Deadline: {when}. Send /appraisal."
+                ).format(year=year, when=when)
+                return [(text, None)]
+
+            await queue_broadcast(svc, due, render)

@@ -79,6 +79,7 @@ TO_SELF: dict[str, str] = {
     "handlers/reports.py:export_reports": "the ZIP export, to whoever asked",
     "handlers/quiz.py:send_question": "the next question of the acting user's own quiz",
     "handlers/quiz.py:on_poll_answer": "a poll answer has no chat to reply in: notify self",
+    "handlers/appraisal.py:export_appraisal": "the XLSX register, to whoever asked",
 }
 
 #: Notice kinds (a message to another person) → the functions that send them. Each kind
@@ -107,6 +108,8 @@ COVERED: dict[str, tuple[str, ...]] = {
     "quiz.invitation": ("handlers/quiz.py:_exam_audience",),
     # Its own at-most-once sender (SENDERS), rendered with the recipient's Reader.
     "reminders": ("scheduler/dispatcher.py:_send_one",),
+    "appraisal.publication": ("handlers/appraisal.py:_publish",),
+    "appraisal.reminder": ("handlers/appraisal.py:run_reminders",),
 }
 
 
