@@ -156,7 +156,6 @@ async def run(
     from domain.services import Services
     from emulator import BotAPIEmulator
     from handlers.points import review_markup, review_text
-    from locales.i18n import translator
 
     emu = BotAPIEmulator(token=LOCAL_TOKEN)
     await emu.start()
@@ -231,16 +230,19 @@ async def run(
                 results["points_sql"] = (statements[0] - before) / (warmup + updates)
 
                 # The review messages, as the bot sends them to a reviewer.
-                t = translator("zh_Hans").gettext
                 from telegram.constants import ParseMode
+
+                from domain.reader import Reader
+
+                reader = Reader.of("zh_Hans")
 
                 messages = []
                 for claim in claims:
                     sent = await app.bot.send_message(
                         SECRETARY_TG,
-                        review_text(t, claim, "zh_Hans"),
+                        review_text(reader, claim),
                         parse_mode=ParseMode.HTML,
-                        reply_markup=review_markup(t, claim.id),
+                        reply_markup=review_markup(reader.gettext, claim.id),
                     )
                     messages.append(emu.message(SECRETARY_TG, sent.message_id))
                 by_telegram = {u.id: u for u in users}
