@@ -43,13 +43,18 @@ class Population:
     ledger_rows: int = 0
 
 
-def settings_for(url: str, emu_base: str, emu_file_base: str, storage: Path) -> Settings:
+def settings_for(
+    url: str, emu_base: str, emu_file_base: str, storage: Path, **extra: Any
+) -> Settings:
+    """Benchmark settings. Scripted users send their next update the moment they are
+    answered: the flood throttle is off unless asked for (``bench/flood.py``)."""
     return Settings(
         TELEGRAM_BOT_TOKEN=LOCAL_TOKEN,
         TELEGRAM_API_BASE_URL=emu_base,
         TELEGRAM_API_BASE_FILE_URL=emu_file_base,
         DATABASE_URL=url,
         BRANCHBOT_STORAGE_DIR=storage,
+        **{"BRANCHBOT_FLOOD_BURST": 10_000_000, **extra},
     )
 
 

@@ -23,6 +23,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 from bot.context import CURRENT_SCOPE, BranchApp, BranchContext, UpdateScope
+from bot.flood import FLOOD_NOTICE, FloodThrottle
 from bot.limiter import RetryingRateLimiter
 from bot.logs import log_context
 from bot.runtime import Runtime
@@ -38,11 +39,16 @@ from handlers import (
     fees,
     lang,
     membership,
+    org,
+    org_moves,
+    pipeline,
+    pipeline_votes,
     points,
     quiz,
     reports,
     start,
 )
+from handlers.common import locale_for
 from handlers.dialog import DialogRouter
 from handlers.registry import (
     MEMBER_MENU,
@@ -51,7 +57,7 @@ from handlers.registry import (
     bot_commands,
     publish_chat_menu,
 )
-from locales.i18n import EN, ZH_HANS, negotiate_locale
+from locales.i18n import EN, ZH_HANS, negotiate_locale, translator
 from scheduler.deliveries import deliver_due
 from scheduler.leader import LeaderLease
 from store.models import ProcessedUpdate
@@ -71,6 +77,10 @@ FEATURES: Sequence[ModuleType] = (
     points,
     quiz,
     calendar,
+    org,
+    org_moves,
+    pipeline,
+    pipeline_votes,
     appraisal,
 )
 FALLBACKS: Sequence[ModuleType] = (dialog, errors)
@@ -114,8 +124,36 @@ class BranchApplication(Application[Any, Any, Any, Any, Any, Any]):
             user_id=update.effective_user.id if update.effective_user else None,
             chat_id=update.effective_chat.id if update.effective_chat else None,
         ):
+            if not await self._admit(update):
+                return
             await self._process_in_transaction(update)
             log.debug("update handled")
+
+    async def _admit(self, update: Update) -> bool:
+        """The flood throttle (``bot.flood``): an update from a user over their rate is
+        dropped before any database work; the user is told once, in the background."""
+        throttle: FloodThrottle = self.bot_data["flood"]
+        user = update.effective_user
+        if user is None or user.is_bot or await throttle.admit(user.id):
+            return True
+        log.info("update %s from user %s dropped (flood)", update.update_id, user.id)
+        if throttle.should_warn(user.id):
+            self.create_task(self._flood_notice(user.id))
+        return False
+
+    async def _flood_notice(self, user_id: int) -> None:
+        """Tell a flooder once, in their language; a notice Telegram does not take now
+        (their chat is over its pace) is queued for the delivery task."""
+        try:
+            async with self.runtime.unit_of_work() as svc:
+                text = translator(await locale_for(svc.session, user_id)).gettext(FLOOD_NOTICE)
+                try:
+                    await self.bot.send_message(user_id, text)
+                except TelegramError as exc:
+                    log.info("flood notice to %s queued: %s", user_id, exc)
+                    await svc.deliveries.queue(user_id, text, None, str(exc))
+        except Exception:
+            log.exception("could not tell user %s to slow down", user_id)
 
     async def _process_in_transaction(self, update: Update) -> None:
         runtime = self.runtime
@@ -221,8 +259,10 @@ def build_application(
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    throttle = FloodThrottle(settings.flood_burst, settings.flood_period)
     if rate_limiter:
         limiter = RetryingRateLimiter(max_retries=3, backoff=settings.retry_backoff)
+        limiter.impatient = throttle.is_hot
         builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
     app: BranchApp = builder.build()
     registry = Registry()
@@ -230,6 +270,7 @@ def build_application(
     app.bot_data["registry"] = registry
     app.bot_data["dialogs"] = DialogRouter()
     app.bot_data["leader"] = LeaderLease(runtime)
+    app.bot_data["flood"] = throttle
     for module in (*FEATURES, *FALLBACKS):
         module.register(app, registry)
     registry.periodic("deliveries", timedelta(seconds=15), deliver_due)
@@ -239,6 +280,13 @@ def build_application(
 async def _post_init(app: BranchApp) -> None:
     await publish_commands(app)
     schedule_periodic_tasks(app)
+    runtime: Runtime = app.bot_data["runtime"]
+    if runtime.settings.webapp_listen:
+        from bot.webapp import start_webapp
+
+        runner, port = await start_webapp(runtime, runtime.settings.webapp_listen)
+        app.bot_data["webapp"] = runner
+        app.bot_data["webapp_port"] = port
 
 
 def schedule_periodic_tasks(app: BranchApp) -> None:
@@ -289,6 +337,9 @@ async def _post_shutdown(app: BranchApp) -> None:
     runtime: Runtime = app.bot_data["runtime"]
     leader: LeaderLease = app.bot_data["leader"]
     try:
+        webapp = app.bot_data.pop("webapp", None)
+        if webapp is not None:
+            await webapp.cleanup()
         await leader.release()
     finally:
         await runtime.db.dispose()

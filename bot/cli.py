@@ -28,6 +28,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(branch_app, name="branch")
 app.add_typer(roster_app, name="roster")
 app.add_typer(questions_app, name="questions")
+org_app = typer.Typer(no_args_is_help=True, help="Organisations (党委/党总支) over branches.")
+app.add_typer(org_app, name="org")
 
 _ = translator(DEFAULT_LOCALE).gettext
 
@@ -139,6 +141,95 @@ def branch_create(
     typer.echo(_("Branch {name} created. Members join with:").format(name=branch_name))
     typer.echo(f"/start {code}")
     typer.echo(code)
+
+
+@org_app.command("create")
+def org_create(
+    name: Annotated[str, typer.Argument(help="Organisation name, e.g. 某某医院党委")],
+    admin: Annotated[
+        int | None, typer.Option("--admin", help="Telegram user id of its administrator")
+    ] = None,
+    general: Annotated[
+        bool, typer.Option("--general", help="A general branch (党总支), not a committee")
+    ] = False,
+    parent: Annotated[
+        int | None, typer.Option("--parent", help="The organisation number it sits under")
+    ] = None,
+) -> None:
+    """Create an organisation; prints its number as the last line."""
+    settings = _settings()
+    from domain.errors import DomainError
+    from domain.organisation import ORG_CREATED, OrgInfo, OrgKind
+
+    async def go() -> OrgInfo:
+        async with _runtime(settings) as runtime, runtime.unit_of_work() as svc:
+            kind = OrgKind.GENERAL if general else OrgKind.COMMITTEE
+            return await svc.organisation.create(
+                name, admin_telegram_id=admin, kind=kind, parent_id=parent
+            )
+
+    try:
+        info = asyncio.run(go())
+    except DomainError as exc:
+        raise _fail(_(exc.msgid).format(**exc.params)) from None
+    typer.echo(_(ORG_CREATED).format(name=info.name, id=info.id))
+    typer.echo(str(info.id))
+
+
+@org_app.command("attach")
+def org_attach(
+    org_id: Annotated[int, typer.Argument(help="The organisation number")],
+    branch: Annotated[str, typer.Option("--branch", help="The branch's join code")],
+) -> None:
+    """Put a branch under an organisation."""
+    settings = _settings()
+    from domain.errors import DomainError
+    from domain.organisation import BRANCH_ATTACHED
+
+    async def go() -> str:
+        async with _runtime(settings) as runtime, runtime.unit_of_work() as svc:
+            return await svc.organisation.attach(org_id, branch)
+
+    try:
+        branch_name = asyncio.run(go())
+    except DomainError as exc:
+        raise _fail(_(exc.msgid).format(**exc.params)) from None
+    typer.echo(_(BRANCH_ATTACHED).format(branch=branch_name, id=org_id))
+
+
+@org_app.command("admin")
+def org_admin(
+    org_id: Annotated[int, typer.Argument(help="The organisation number")],
+    telegram_id: Annotated[int, typer.Argument(help="Telegram user id")],
+) -> None:
+    """Name an administrator of an organisation."""
+    settings = _settings()
+    from domain.errors import DomainError
+    from domain.organisation import ADMIN_ADDED, ADMIN_EXISTED
+
+    async def go() -> bool:
+        async with _runtime(settings) as runtime, runtime.unit_of_work() as svc:
+            return await svc.organisation.add_admin(org_id, telegram_id)
+
+    try:
+        added = asyncio.run(go())
+    except DomainError as exc:
+        raise _fail(_(exc.msgid).format(**exc.params)) from None
+    typer.echo(_(ADMIN_ADDED if added else ADMIN_EXISTED).format(id=telegram_id))
+
+
+@org_app.command("list")
+def org_list() -> None:
+    """List organisations: number, kind, parent, name."""
+    settings = _settings()
+    from domain.organisation import OrgInfo
+
+    async def go() -> list[OrgInfo]:
+        async with _runtime(settings) as runtime, runtime.unit_of_work() as svc:
+            return await svc.organisation.list_all()
+
+    for info in asyncio.run(go()):
+        typer.echo(f"{info.id}\t{info.kind}\t{info.parent_id or '-'}\t{info.name}")
 
 
 @roster_app.command("import")

@@ -27,11 +27,14 @@ from store.db import Database
 
 DEMO_BRANCH = "示范党支部"
 SECRETARY = (1001, "王书记")
+DEMO_ORG = "示范医院党委"
+ORG_ADMIN = 9000
 ROSTER = """name,status,telegram_id,group,joined_on
 王书记,正式党员,1001,第一党小组,2005-07-01
 李明,正式党员,1002,第一党小组,2012-06-18
 张丽,预备党员,1003,第二党小组,2026-05-20
 赵强,入党积极分子,,第二党小组,
+陈晨,入党申请人,1004,第二党小组,
 """
 HELP = """\
 Commands / 命令:
@@ -41,6 +44,8 @@ Commands / 命令:
   :who              list demo users / 列出示范用户
   {join_code} and {code:NAME} in a line are replaced by the branch join code and NAME's
   personal code, for scripts / 脚本中可用 {join_code} 与 {code:姓名} 代替加入码与个人码
+  :dashboard        print a link that opens the Mini App dashboard (as this user) in a
+                    browser / 在浏览器中以当前用户身份打开看板
   :help             this help
   :quit             leave / 退出
 """
@@ -136,6 +141,8 @@ class Demo:
             for key, u in self.users.items():
                 mark = "*" if key == self.current else " "
                 self.print(f" {mark} {key:<13} {u.label}")
+        elif line == ":dashboard":
+            self.print(self.dashboard_link())
         elif line.startswith(":as"):
             self.switch(shlex.split(line)[1:])
         elif line.startswith("#") and line[1:].isdigit():
@@ -149,6 +156,20 @@ class Demo:
             await self.me.user.send(line)
             await self.settle()
         return True
+
+    def dashboard_link(self) -> str:
+        """A URL with a valid Telegram initData for the current user (what Telegram puts
+        in the fragment when it opens the Mini App)."""
+        from urllib.parse import quote
+
+        from bot.webapp_auth import make_init_data
+
+        port = self.app.bot_data.get("webapp_port")
+        if port is None:
+            return "the dashboard server is not running"
+        user = self.me.user
+        init_data = make_init_data(LOCAL_TOKEN, user.id, self.me.label.split()[0])
+        return f"http://127.0.0.1:{port}/webapp/#tgWebAppData={quote(init_data, safe='')}"
 
     def switch(self, args: list[str]) -> None:
         if not args:
@@ -196,6 +217,9 @@ async def _seed(runtime: Runtime) -> tuple[str, list[tuple[str, str]]]:
         result = await svc.membership.import_roster(
             join_code, parse_roster(ROSTER.encode(), "roster.csv")
         )
+        if not await svc.organisation.is_admin(ORG_ADMIN):
+            org = await svc.organisation.create(DEMO_ORG, admin_telegram_id=ORG_ADMIN)
+            await svc.organisation.attach(org.id, join_code)
     return join_code, result.codes
 
 
@@ -217,6 +241,8 @@ async def run_demo(
             TELEGRAM_API_BASE_FILE_URL=emu.base_file_url,
             DATABASE_URL=f"sqlite:///{db_path}",
             BRANCHBOT_STORAGE_DIR=Path(tmp) / "storage",
+            BRANCHBOT_WEBAPP_LISTEN="127.0.0.1:0",
+            BRANCHBOT_WEBAPP_URL="http://127.0.0.1/webapp/",
         )
         runtime = Runtime(settings=settings, db=Database(settings.database_url))
         await runtime.db.upgrade()
@@ -228,6 +254,8 @@ async def run_demo(
         await app.start()
         assert app.updater is not None
         await app.updater.start_polling(poll_interval=0.0, timeout=1)
+        port = app.bot_data.get("webapp_port")
+        settings.webapp_url = f"http://127.0.0.1:{port}/webapp/"
         demo = Demo(emu=emu, app=app, out=out)
         demo.placeholders["join_code"] = join_code
         demo.placeholders.update({f"code:{name}": code for name, code in codes})
@@ -235,6 +263,9 @@ async def run_demo(
         demo.add("member", 1002, "李明", "李明 (正式党员 member, 1002)")
         demo.add("probationary", 1003, "张丽", "张丽 (预备党员 probationary, 1003)")
         demo.add("new", 2001, "陈新", "陈新 (新人 newcomer, 2001)")
+        demo.add(
+            "admin", ORG_ADMIN, "院党委", f"院党委 (organisation admin 组织管理员, {ORG_ADMIN})"
+        )
         demo.print("支部助手 Branch Assistant — local demo (no Telegram, no network)")
         demo.print(f"Branch 支部: {DEMO_BRANCH}; join code 加入码: {join_code}")
         for name, code in codes:

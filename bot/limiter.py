@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
@@ -46,6 +46,21 @@ class RetryingRateLimiter(AIORateLimiter):
         super().__init__(**kwargs)
         self.network_retries = network_retries
         self.backoff = backoff
+        #: Chats whose messages must not wait out a 429 (``bot.flood``: a user sending
+        #: faster than Telegram's per-chat pace). PTB's limiter pauses *every* request
+        #: while it waits out one 429, so replies to a flooder would hold up all users:
+        #: for these chats a 429 is raised at once, and the reply goes to the delivery
+        #: queue (``handlers.common.send_html``), re-sent later.
+        self.impatient: Callable[[int], bool] = lambda chat_id: False
+
+    def _is_impatient(self, endpoint: str, data: dict[str, Any]) -> bool:
+        chat_id = data.get("chat_id")
+        return (
+            endpoint.startswith("send")
+            and isinstance(chat_id, int)
+            and chat_id > 0
+            and self.impatient(chat_id)
+        )
 
     async def process_request(  # type: ignore[override]
         self,
@@ -56,6 +71,8 @@ class RetryingRateLimiter(AIORateLimiter):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> Coroutine[Any, Any, Any] | Any:
+        if self._is_impatient(endpoint, data):
+            return await callback(*args, **kwargs)
         for attempt in range(self.network_retries + 1):
             try:
                 return await super().process_request(

@@ -47,6 +47,19 @@ class Settings(BaseSettings):
     )
     #: Messages a second for reminder broadcasts (Telegram allows about 30).
     broadcast_rate: float = Field(default=30.0, gt=0.0, le=30.0, alias="BRANCHBOT_BROADCAST_RATE")
+    #: The Mini App dashboard: where its server listens (unset: no server), the public
+    #: https URL Telegram opens, and how old an initData may be (seconds).
+    webapp_listen: str | None = Field(default=None, alias="BRANCHBOT_WEBAPP_LISTEN")
+    webapp_url: str | None = Field(default=None, alias="BRANCHBOT_WEBAPP_URL")
+    webapp_max_age: int = Field(default=3600, ge=30, le=86400, alias="BRANCHBOT_WEBAPP_MAX_AGE")
+    #: Thought reports (texts and files) one member may hand in for one period.
+    report_quota: int = Field(default=10, ge=1, le=1000, alias="BRANCHBOT_REPORT_QUOTA")
+    #: Flood throttle (a leaky bucket per user): ``flood_burst`` updates at once, then one
+    #: every ``flood_period / flood_burst`` seconds (10 / 20 s: one every 2 s, within
+    #: Telegram's pace of about one reply a second per chat, so replies to a fast user do
+    #: not queue); beyond it their updates are dropped (told once), others are served.
+    flood_burst: int = Field(default=10, ge=1, le=10_000_000, alias="BRANCHBOT_FLOOD_BURST")
+    flood_period: float = Field(default=20.0, gt=0.0, le=3600.0, alias="BRANCHBOT_FLOOD_PERIOD")
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -86,6 +99,25 @@ class Settings(BaseSettings):
     @classmethod
     def _check_listen(cls, value: str) -> str:
         parse_listen(value)
+        return value
+
+    @field_validator("webapp_listen")
+    @classmethod
+    def _check_webapp_listen(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parse_listen(value)
+        return value.strip()
+
+    @field_validator("webapp_url")
+    @classmethod
+    def _check_webapp_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        local = value.startswith(("http://127.0.0.1", "http://localhost"))
+        if not (value.startswith("https://") or local):
+            raise ValueError("must be an https:// URL (Telegram opens Mini Apps only over https)")
         return value
 
     @field_validator("webhook_secret")

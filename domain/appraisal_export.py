@@ -12,6 +12,7 @@ from decimal import Decimal
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from domain import sheets
 from domain.appraisal_base import AppraisalInfo
 from domain.appraisal_results import MemberResult
 from domain.appraisal_rules import Grade
@@ -35,13 +36,14 @@ def appraisal_workbook(
     bold = Font(bold=True)
     sheet = wb.active
     assert sheet is not None
-    sheet.title = t("Register")
-    sheet.append(
+    sheet.title = sheets.sheet_title(t("Register"))
+    sheets.row(
+        sheet,
         [
             t("{branch} democratic appraisal of {year} (民主评议党员登记表)").format(
                 branch=info.branch_name, year=info.year
             )
-        ]
+        ],
     )
     sheet["A1"].font = bold
     headers = [
@@ -58,7 +60,7 @@ def appraisal_workbook(
         t("Final grade"),
         t("Notes"),
     ]
-    sheet.append(headers)
+    sheets.row(sheet, headers)
     for cell in sheet[2]:
         cell.font = bold
     for r in results:
@@ -70,7 +72,8 @@ def appraisal_workbook(
         summary = r.self_text or (
             t("document: {name}").format(name=r.self_document) if r.self_document else ""
         )
-        sheet.append(
+        sheets.row(
+            sheet,
             [
                 r.name,
                 summary,
@@ -84,10 +87,10 @@ def appraisal_workbook(
                 t(r.proposed.label),
                 t(r.final.label) if r.final else t("waiting for the group"),
                 "; ".join(notes),
-            ]
+            ],
         )
     settings = info.settings
-    weights = wb.create_sheet(t("Weights"))
+    weights = wb.create_sheet(sheets.sheet_title(t("Weights")))
     for label, value in (
         (t("Daily points"), settings.daily),
         (t("Democratic appraisal"), settings.appraisal),
@@ -96,7 +99,7 @@ def appraisal_workbook(
         (t("Scoring group"), settings.group),
         (t("Share of 优秀 at most"), settings.excellent),
     ):
-        weights.append([label, value])
+        sheets.row(weights, [label, value])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -56,7 +56,14 @@ class DeliveryService(Service):
         await self.session.flush()
         return row.id
 
-    async def queue_now(self, chat_id: int, text: str, *, photo_id: int | None = None) -> None:
+    async def queue_now(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        photo_id: int | None = None,
+        reply_markup: dict[str, Any] | None = None,
+    ) -> None:
         """A message to send as soon as this transaction commits (the delivery task, or
         whoever drains the outbox first); kept and retried like any delivery."""
         now = self.clock.now()
@@ -64,7 +71,7 @@ class DeliveryService(Service):
             Delivery(
                 chat_id=chat_id,
                 text=text,
-                reply_markup=None,
+                reply_markup=reply_markup,
                 status="pending",
                 attempts=0,
                 created_at=now,

@@ -14,6 +14,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
+from domain import sheets
 from domain.fee_rules import FeeBasis, FeeSchedule, Month, bracket_for
 from domain.fees import YearRegister
 
@@ -35,7 +36,7 @@ def _money(cell: object, value: Decimal | None) -> None:
 def fee_workbook(register: YearRegister, schedule: FeeSchedule, t: Callable[[str], str]) -> bytes:
     wb = Workbook()
     ws = wb.active
-    ws.title = t("Fee register")[:31]
+    ws.title = sheets.sheet_title(t("Fee register"))
     months = [Month(register.year, m) for m in range(1, 13)]
     headers = [
         t("No."),
@@ -46,10 +47,11 @@ def fee_workbook(register: YearRegister, schedule: FeeSchedule, t: Callable[[str
         t("Total"),
     ]
     last_col = len(headers)
-    ws.cell(
-        row=1,
-        column=1,
-        value=t("{branch} Party fee payment register {year}").format(
+    sheets.put(
+        ws,
+        1,
+        1,
+        t("{branch} Party fee payment register {year}").format(
             branch=register.branch_name, year=register.year
         ),
     )
@@ -57,7 +59,7 @@ def fee_workbook(register: YearRegister, schedule: FeeSchedule, t: Callable[[str
     ws.cell(row=1, column=1).font = Font(bold=True, size=14)
     ws.cell(row=1, column=1).alignment = _CENTER
     for col, text in enumerate(headers, start=1):
-        cell = ws.cell(row=2, column=col, value=text)
+        cell = sheets.put(ws, 2, col, text)
         cell.font = Font(bold=True)
         cell.alignment = _CENTER
         cell.border = _BORDER
@@ -66,9 +68,9 @@ def fee_workbook(register: YearRegister, schedule: FeeSchedule, t: Callable[[str
     row = 3
     for index, member in enumerate(register.members, start=1):
         paid = register.paid.get(member.person_id, {})
-        ws.cell(row=row, column=1, value=index)
-        ws.cell(row=row, column=2, value=member.name)
-        ws.cell(row=row, column=3, value=t(member.status.label))
+        sheets.put(ws, row, 1, index)
+        sheets.put(ws, row, 2, member.name)
+        sheets.put(ws, row, 3, t(member.status.label))
         _money(ws.cell(row=row, column=4), member.amount)
         total = ZERO
         for offset, month in enumerate(months):
@@ -82,7 +84,7 @@ def fee_workbook(register: YearRegister, schedule: FeeSchedule, t: Callable[[str
         for col in range(1, last_col + 1):
             ws.cell(row=row, column=col).border = _BORDER
         row += 1
-    ws.cell(row=row, column=1, value=t("Total"))
+    sheets.put(ws, row, 1, t("Total"))
     ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=4)
     ws.cell(row=row, column=1).font = Font(bold=True)
     ws.cell(row=row, column=1).alignment = _CENTER
@@ -98,7 +100,7 @@ def fee_workbook(register: YearRegister, schedule: FeeSchedule, t: Callable[[str
         ws.column_dimensions[get_column_letter(col)].width = 9
     ws.freeze_panes = "C3"
 
-    table = wb.create_sheet(t("Amount table")[:31])
+    table = wb.create_sheet(sheets.sheet_title(t("Amount table")))
     headers2 = [
         t("No."),
         t("Name"),
@@ -109,10 +111,11 @@ def fee_workbook(register: YearRegister, schedule: FeeSchedule, t: Callable[[str
         t("Monthly amount (yuan)"),
         t("In effect from"),
     ]
-    table.cell(
-        row=1,
-        column=1,
-        value=t("{branch} table of monthly Party fee amounts {year}").format(
+    sheets.put(
+        table,
+        1,
+        1,
+        t("{branch} table of monthly Party fee amounts {year}").format(
             branch=register.branch_name, year=register.year
         ),
     )
@@ -120,17 +123,17 @@ def fee_workbook(register: YearRegister, schedule: FeeSchedule, t: Callable[[str
     table.cell(row=1, column=1).font = Font(bold=True, size=14)
     table.cell(row=1, column=1).alignment = _CENTER
     for col, text in enumerate(headers2, start=1):
-        cell = table.cell(row=2, column=col, value=text)
+        cell = sheets.put(table, 2, col, text)
         cell.font = Font(bold=True)
         cell.alignment = _CENTER
         cell.border = _BORDER
     row = 3
     for index, member in enumerate(register.members, start=1):
-        table.cell(row=row, column=1, value=index)
-        table.cell(row=row, column=2, value=member.name)
-        table.cell(row=row, column=3, value=t(member.status.label))
+        sheets.put(table, row, 1, index)
+        sheets.put(table, row, 2, member.name)
+        sheets.put(table, row, 3, t(member.status.label))
         if member.basis is not None:
-            table.cell(row=row, column=4, value=t(member.basis.label))
+            sheets.put(table, row, 4, t(member.basis.label))
             _money(table.cell(row=row, column=5), member.income)
             if member.basis in (FeeBasis.EMPLOYED, FeeBasis.RETIRED) and member.income is not None:
                 brackets = (
@@ -141,9 +144,9 @@ def fee_workbook(register: YearRegister, schedule: FeeSchedule, t: Callable[[str
                 rate.number_format = "0.0%"
             _money(table.cell(row=row, column=7), member.amount)
             if member.effective_month is not None:
-                table.cell(row=row, column=8, value=member.effective_month.key)
+                sheets.put(table, row, 8, member.effective_month.key)
         else:
-            table.cell(row=row, column=4, value=t("not set"))
+            sheets.put(table, row, 4, t("not set"))
         for col in range(1, len(headers2) + 1):
             table.cell(row=row, column=col).border = _BORDER
         row += 1

@@ -33,6 +33,7 @@ from domain.fee_rules import (
 )
 from domain.membership import ROSTER_HOOKS, MembershipService
 from domain.periods import local_today
+from domain.review import ensure_not_author
 from domain.roles import PersonStatus
 from domain.roster import RosterError, RosterRow, register_column
 from domain.viewer import Viewer
@@ -642,7 +643,12 @@ class FeeService(Service):
             total=plan.total,
             status=submission.status,
             photo_file_id=photo_file_id,
-            reviewers=tuple(r.account.telegram_user_id for r in reviewers if r.account),
+            # Nobody reviews their own payment (domain.review): not sent to its author.
+            reviewers=tuple(
+                r.account.telegram_user_id
+                for r in reviewers
+                if r.account and r.person.id != viewer.person_id
+            ),
         )
 
     async def _submission(self, viewer: Viewer, submission_id: int) -> FeeSubmission:
@@ -668,6 +674,14 @@ class FeeService(Service):
             if submission.status is SubmissionStatus.CONFIRMED:
                 raise Conflict(N_("Already confirmed by {name}."), name=name)
             raise Conflict(N_("Already queried by {name}."), name=name)
+        await ensure_not_author(
+            self,
+            viewer,
+            submission.person_id,
+            branch_id=submission.branch_id,
+            subject_type="fee_submission",
+            subject_id=submission.id,
+        )
         return submission
 
     async def _info(self, submission: FeeSubmission, decided_by: str | None) -> SubmissionInfo:

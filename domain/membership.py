@@ -14,6 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from domain.base import Service
 from domain.codes import BRANCH_CODE_LENGTH, PERSONAL_CODE_LENGTH, new_code
 from domain.errors import Conflict, DomainError, NotAllowed, NotFound, RowError
+from domain.periods import local_today
+from domain.pipeline_history import change_status
 from domain.roles import JoinStatus, PersonStatus, Role
 from domain.roster import RosterError, RosterRow
 from domain.viewer import TelegramUserInfo, Viewer
@@ -469,7 +471,19 @@ class MembershipService(Service):
                     status=row.status.value,
                 )
             else:
+                before = match.person.status
                 changes = self._apply_row(match, row, now)
+                if "status" in changes:  # the status history keeps the old one's end
+                    await change_status(
+                        self.session,
+                        match.person,
+                        row.status,
+                        on=local_today(self.clock.now(), info.timezone),
+                        now=self.clock.now(),
+                        by_person_id=None,
+                        source="roster",
+                        previous=before,
+                    )
                 if match.account is None and row.telegram_id is not None:
                     match = repo.MemberRow(
                         match.person,

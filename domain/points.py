@@ -20,6 +20,7 @@ from domain.membership import BRANCH_CREATED_HOOKS, MembershipService
 from domain.periods import Quarter, local_today
 from domain.points_catalogue import default_catalogue, indicator_keys, localized
 from domain.points_rules import PointsSettings
+from domain.review import ensure_not_author
 from domain.roles import PersonStatus, Role
 from domain.viewer import Viewer
 from locales.i18n import N_
@@ -750,14 +751,15 @@ class PointsService(Service):
                 N_("Already decided by {name}."),
                 name=await self._person_name(claim.decided_by_person_id),
             )
-        if claim.person_id == viewer.person_id:
-            await self.audit(
-                "points.claim.self_denied",
-                actor=viewer,
-                subject_type="point_claim",
-                subject_id=claim.id,
-            )
-            raise NotAllowed(N_("You cannot decide your own claim; another reviewer will."))
+        await ensure_not_author(
+            self,
+            viewer,
+            claim.person_id,
+            branch_id=claim.branch_id,
+            subject_type="point_claim",
+            subject_id=claim.id,
+            msgid=N_("You cannot decide your own claim; another reviewer will."),
+        )
         if await self._is_closed(claim.branch_id, Quarter.parse(claim.quarter)):
             raise Conflict(N_("{quarter} is closed; its scores are final."), quarter=claim.quarter)
         return claim

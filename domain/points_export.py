@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from domain import sheets
 from domain.points import EntryInfo, MemberScore
 from domain.points_catalogue import indicator_keys, indicator_name
 
@@ -25,8 +26,9 @@ def points_workbook(
     bold = Font(bold=True)
 
     sheet = wb.active
-    sheet.title = t("Ledger")
-    sheet.append(
+    sheet.title = sheets.sheet_title(t("Ledger"))
+    sheets.row(
+        sheet,
         [
             t("No."),
             t("Member"),
@@ -39,10 +41,11 @@ def points_workbook(
             t("Kind"),
             t("Reverses"),
             t("Note"),
-        ]
+        ],
     )
     for e in ledger:
-        sheet.append(
+        sheets.row(
+            sheet,
             [
                 e.id,
                 e.person_name,
@@ -55,11 +58,12 @@ def points_workbook(
                 e.kind.value,
                 e.reverses_id,
                 e.note or "",
-            ]
+            ],
         )
 
-    scores_sheet = wb.create_sheet(t("Scores"))
-    scores_sheet.append(
+    scores_sheet = wb.create_sheet(sheets.sheet_title(t("Scores")))
+    sheets.row(
+        scores_sheet,
         [
             t("Rank"),
             t("Member"),
@@ -68,23 +72,25 @@ def points_workbook(
             t("Special"),
             t("Extra"),
             t("Total score"),
-        ]
+        ],
     )
     for s in scores:
         f = s.figures
-        scores_sheet.append([s.rank, s.name, f.base, f.deductions, f.special, f.extra, f.total])
+        sheets.row(
+            scores_sheet, [s.rank, s.name, f.base, f.deductions, f.special, f.extra, f.total]
+        )
 
     keys = indicator_keys()
-    per = wb.create_sheet(t("Indicators"))
-    per.append([t("Member"), *(indicator_name(k, locale) for k in keys)])
+    per = wb.create_sheet(sheets.sheet_title(t("Indicators")))
+    sheets.row(per, [t("Member"), *(indicator_name(k, locale) for k in keys)])
     for s in scores:
-        per.append([s.name, *(s.by_indicator.get(k, 0) for k in keys)])
+        sheets.row(per, [s.name, *(s.by_indicator.get(k, 0) for k in keys)])
 
     for ws in wb.worksheets:
         for cell in ws[1]:
             cell.font = bold
         ws.freeze_panes = "A2"
-    wb.properties.title = quarter
+    wb.properties.title = sheets.clean_text(quarter)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from domain import sheets
 from domain.quiz import ExamResults
 from locales.i18n import N_
 
@@ -26,10 +27,11 @@ def exam_workbook(res: ExamResults, t: Callable[[str], str]) -> bytes:
     wb = Workbook()
     bold = Font(bold=True)
     sheet = wb.active
-    sheet.title = t("Exam results")[:31]
+    sheet.title = sheets.sheet_title(t("Exam results"))
     e = res.exam
-    sheet.append([e.title])
-    sheet.append(
+    sheets.row(sheet, [e.title])
+    sheets.row(
+        sheet,
         [
             t("Window"),
             f"{e.opens_on.isoformat()} – {e.closes_on.isoformat()}",
@@ -37,16 +39,17 @@ def exam_workbook(res: ExamResults, t: Callable[[str], str]) -> bytes:
             e.pass_mark,
             t("Questions"),
             e.question_count,
-        ]
+        ],
     )
-    sheet.append([])
+    sheets.row(sheet, [])
     header = [t("No."), t("Member"), t("Status"), t("Score"), t("Result"), t("Note")]
-    sheet.append(header)
+    sheets.row(sheet, header)
     for cell in sheet[4]:
         cell.font = bold
     sheet["A1"].font = bold
     for n, row in enumerate(res.rows, start=1):
-        sheet.append(
+        sheets.row(
+            sheet,
             [
                 n,
                 row.name,
@@ -54,11 +57,11 @@ def exam_workbook(res: ExamResults, t: Callable[[str], str]) -> bytes:
                 row.score,
                 t(STATE_LABELS[row.state]),
                 t("time ran out") if row.expired else None,
-            ]
+            ],
         )
-    sheet.append([])
+    sheets.row(sheet, [])
     for state in ("passed", "failed", "in_progress", "missing"):
-        sheet.append([None, t(STATE_LABELS[state]), None, res.count(state)])
+        sheets.row(sheet, [None, t(STATE_LABELS[state]), None, res.count(state)])
     for column, width in zip("ABCDEF", (6, 16, 14, 8, 12, 14), strict=True):
         sheet.column_dimensions[column].width = width
     out = io.BytesIO()

@@ -16,12 +16,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 
+from domain import sheets
 from domain.base import Service
 from domain.errors import Conflict, DomainError, NotAllowed, NotFound
 from domain.periods import HalfYear, Quarter, local_today
+from domain.pipeline_history import statuses_on
+from domain.review import ensure_not_author
 from domain.roles import PersonStatus
+from domain.texts import chunk_plain
 from domain.viewer import Viewer
 from locales.i18n import N_
 from store import repositories as repo
@@ -177,27 +181,14 @@ def content_matches(ext: str, data: bytes) -> bool:
 
 
 def chunk_text(text: str, size: int) -> list[str]:
-    """Cut ``text`` into pieces of at most ``size`` characters that join back to it,
-    breaking after a line break when one falls in the second half of a piece."""
-    chunks: list[str] = []
-    rest = text
-    while len(rest) > size:
-        cut = rest.rfind("\n", size // 2, size)
-        cut = cut + 1 if cut != -1 else size
-        chunks.append(rest[:cut])
-        rest = rest[cut:]
-    if rest or not chunks:
-        chunks.append(rest)
-    return chunks
-
-
-_UNSAFE = re.compile(r'[\x00-\x1f\\/:*?"<>|]+')
+    """Cut ``text`` into pieces of at most ``size`` UTF-16 units (as Telegram counts)
+    that join back to it, breaking after a line break in the second half of a piece."""
+    return chunk_plain(text, size)
 
 
 def safe_name(text: str, limit: int = 60) -> str:
     """A file-name-safe version of ``text`` (keeps Chinese characters)."""
-    cleaned = _UNSAFE.sub("_", text).strip(" ._") or "report"
-    return cleaned[:limit]
+    return sheets.zip_name(text, limit, default="report")
 
 
 # -- plain views -------------------------------------------------------------------------
@@ -404,7 +395,42 @@ class ReportService(Service):
         await self.session.flush()
         return report
 
-    async def submit_text(self, viewer: Viewer, text: str) -> ReportView:
+    async def check_quota(self, viewer: Viewer, quota: int | None) -> None:
+        """Refuse a new report when the member already handed in ``quota`` reports for
+        the period it would count for (None: no limit). Checked before a file is
+        downloaded, and again when it is recorded."""
+        if quota is None:
+            return
+        self._need_member(viewer)
+        assert viewer.status is not None and viewer.person_id is not None
+        period, _required = counts_for(viewer.status, self.today(viewer))
+        count = await self.session.scalar(
+            select(func.count(ThoughtReport.id)).where(
+                ThoughtReport.person_id == viewer.person_id,
+                ThoughtReport.period_key == period.key,
+            )
+        )
+        if (count or 0) >= quota:
+            await self.audit(
+                "report.quota",
+                actor=viewer,
+                subject_type="person",
+                subject_id=viewer.person_id,
+                period=period.key,
+                quota=quota,
+            )
+            raise DomainError(
+                N_(
+                    "You have already handed in {n} reports for {period}, the most one "
+                    "member can. Ask the secretary if one needs replacing."
+                ),
+                n=quota,
+                period=period.key,
+            )
+
+    async def submit_text(
+        self, viewer: Viewer, text: str, *, quota: int | None = None
+    ) -> ReportView:
         text = text.strip()
         if not text:
             raise DomainError(N_("The report is empty. Send its text first."))
@@ -413,6 +439,7 @@ class ReportService(Service):
                 N_("A text report can be at most {limit} characters; send it as a document."),
                 limit=MAX_REPORT_CHARS,
             )
+        await self.check_quota(viewer, quota)
         report = await self._new_report(viewer, "text", text)
         await self.audit(
             "report.submit",
@@ -432,10 +459,13 @@ class ReportService(Service):
         data: bytes | None,
         storage_dir: Path,
         caption: str | None = None,
+        *,
+        quota: int | None = None,
     ) -> ReportView:
         """Record a document or photo report. ``data`` is the downloaded file (None when
         the download failed: the file id is kept and the copy is made at export)."""
         ext = check_file(f)
+        await self.check_quota(viewer, quota)
         if data is not None:
             if len(data) > MAX_FILE_BYTES:
                 raise DomainError(
@@ -521,6 +551,14 @@ class ReportService(Service):
                 subject_id=report.id,
             )
             raise
+        await ensure_not_author(
+            self,
+            viewer,
+            report.person_id,
+            branch_id=report.branch_id,
+            subject_type="thought_report",
+            subject_id=report.id,
+        )
 
     async def _acknowledge(self, viewer: Viewer, report: ThoughtReport) -> bool:
         """Set the acknowledgement once (a conditional update, so two reviewers tapping
@@ -602,8 +640,15 @@ class ReportService(Service):
     # -- overview, nudges, reminders ------------------------------------------------------
     async def _owed(self, branch_id: int, period: Period, today: date) -> list[OwedRow]:
         members = await repo.branch_members(self.session, branch_id)
+        # Duty for a past period follows the status then (the status history).
+        then = await statuses_on(
+            self.session, [(m.person.id, m.person.status) for m in members], min(period.end, today)
+        )
         wanted: list[tuple[repo.MemberRow, Period]] = [
-            (m, p) for m in members for p in obligations(m.person.status, period)
+            (m, p)
+            for m in members
+            if (status := then.get(m.person.id)) is not None
+            for p in obligations(status, period)
         ]
         done = await self._keys_handed_in(
             {m.person.id for m, _ in wanted}, {p.key for _, p in wanted}
@@ -612,7 +657,7 @@ class ReportService(Service):
             OwedRow(
                 person_id=m.person.id,
                 name=m.person.full_name,
-                status=m.person.status,
+                status=then.get(m.person.id) or m.person.status,
                 period=p,
                 overdue=p.end < today,
                 telegram_id=m.account.telegram_user_id
@@ -739,6 +784,14 @@ def write_copy(storage_dir: Path, report: ThoughtReport, ext: str, data: bytes) 
     tmp.write_bytes(data)
     os.replace(tmp, target)
     return (relative / name).as_posix()
+
+
+def copy_path(storage_dir: Path, local_path: str | None) -> Path | None:
+    """The local copy of a report file on disk, None when there is none."""
+    if not local_path:
+        return None
+    path = storage_dir / local_path
+    return path if path.is_file() else None
 
 
 def read_copy(storage_dir: Path, local_path: str | None) -> bytes | None:

@@ -1,25 +1,31 @@
 # i18n-domain: reports
 """The per-period export of thought reports: a ZIP with every file, each text report as
-a .txt file and an XLSX index (``index.xlsx``)."""
+a .txt file and an XLSX index (``index.xlsx``).
+
+The ZIP is written to a file the caller gives (a temporary file), one report file at a
+time, read from the local copy on disk: a period's export is never held in memory.
+Entry names and index cells go through :mod:`domain.sheets`."""
 
 from __future__ import annotations
 
 import io
-import os
 import zipfile
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
+from typing import IO
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from domain.reports import Period, ReportView, key_label, period_label, safe_name
+from domain import sheets
+from domain.reports import Period, ReportView, key_label, period_label
 from locales.i18n import N_
 
 Gettext = Callable[[str], str]
-#: (report) -> the file's bytes, or None when no copy could be had.
-FileReader = Callable[[ReportView], bytes | None]
+#: (report) -> the file on disk (or its bytes), or None when no copy could be had.
+FileReader = Callable[[ReportView], Path | bytes | None]
 
 INDEX_NAME = "index.xlsx"
 
@@ -54,29 +60,36 @@ def build_zip(
     read_file: FileReader,
     gettext: Gettext,
     timezone: str,
-) -> bytes:
+    out: IO[bytes],
+) -> None:
+    """Write the ZIP to ``out`` (a binary file open for writing)."""
     t = gettext
     zone = ZoneInfo(timezone)
     wb = Workbook()
     ws = wb.active
     ws.title = period.key
-    ws.append([t("Thought reports — {period}").format(period=period_label(period, t))])
+    sheets.row(ws, [t("Thought reports — {period}").format(period=period_label(period, t))])
     ws["A1"].font = Font(bold=True)
-    ws.append([t(h) for h in _HEADERS])
+    sheets.row(ws, [t(h) for h in _HEADERS])
     for cell in ws[2]:
         cell.font = Font(bold=True)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         for report in reports:
-            base = f"{report.id:06d}_{safe_name(report.person_name, 30)}_{report.period_key}"
+            base = sheets.zip_name(
+                f"{report.id:06d}_{sheets.zip_name(report.person_name, 30)}_{report.period_key}",
+                80,
+            )
             member = ""
             if report.kind == "text":
                 member = f"text/{base}.txt"
-                zf.writestr(member, (report.text or "") + "\n")
+                zf.writestr(member, (report.text or "").encode("utf-8", "replace") + b"\n")
             else:
                 data = read_file(report)
-                ext = os.path.splitext(report.file_name or "")[1].lower() or ".bin"
-                if data is not None:
+                ext = sheets.zip_extension(report.file_name)
+                if isinstance(data, Path):
+                    member = f"files/{base}{ext}"
+                    zf.write(data, member)
+                elif data is not None:
                     member = f"files/{base}{ext}"
                     zf.writestr(member, data)
                 else:
@@ -84,7 +97,8 @@ def build_zip(
             comments = "\n".join(
                 f"{c.author} ({_local(c.created_at, zone)}): {c.text}" for c in report.comments
             )
-            ws.append(
+            sheets.row(
+                ws,
                 [
                     report.id,
                     report.person_name,
@@ -100,7 +114,7 @@ def build_zip(
                     report.acknowledged_by or "",
                     _local(report.acknowledged_at, zone),
                     comments,
-                ]
+                ],
             )
         for column, width in zip(
             "ABCDEFGHIJKL", (8, 14, 12, 18, 18, 8, 28, 40, 8, 14, 18, 50), strict=True
@@ -109,4 +123,3 @@ def build_zip(
         sheet = io.BytesIO()
         wb.save(sheet)
         zf.writestr(INDEX_NAME, sheet.getvalue())
-    return buffer.getvalue()

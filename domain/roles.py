@@ -12,6 +12,7 @@ class PersonStatus(enum.StrEnum):
     PROBATIONARY = "probationary"  # 预备党员
     ACTIVIST = "activist"  # 入党积极分子
     TARGET = "target"  # 发展对象
+    APPLICANT = "applicant"  # 申请人 (not yet an activist)
 
     @property
     def is_party_member(self) -> bool:
@@ -28,6 +29,7 @@ _STATUS_LABELS = {
     PersonStatus.PROBATIONARY: N_("probationary member"),
     PersonStatus.ACTIVIST: N_("activist"),
     PersonStatus.TARGET: N_("development target"),
+    PersonStatus.APPLICANT: N_("applicant"),
 }
 
 #: Words accepted in roster files (Chinese as printed on 党员花名册, and English).
@@ -47,6 +49,11 @@ STATUS_ALIASES: dict[str, PersonStatus] = {
     "target": PersonStatus.TARGET,
     "发展对象": PersonStatus.TARGET,
     "發展對象": PersonStatus.TARGET,
+    "applicant": PersonStatus.APPLICANT,
+    "申请人": PersonStatus.APPLICANT,
+    "入党申请人": PersonStatus.APPLICANT,
+    "申請人": PersonStatus.APPLICANT,
+    "入黨申請人": PersonStatus.APPLICANT,
 }
 
 

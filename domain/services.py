@@ -8,10 +8,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.appraisal import AppraisalService
 from domain.clock import Clock
+from domain.dashboard import DashboardService
 from domain.deliveries import DeliveryService
 from domain.dialogs import DialogService
 from domain.fees import FeeService
 from domain.membership import MembershipService
+from domain.org_moves import OrgMovesService
+from domain.organisation import OrganisationService
+from domain.pipeline import PipelineService
+from domain.pipeline_polls import PollService
 from domain.points import PointsService
 from domain.quiz import QuizService
 from domain.reminders import RemindersService
@@ -57,6 +62,26 @@ class Services:
     @cached_property
     def reminders(self) -> RemindersService:
         return RemindersService(self.session, self.clock)
+
+    @cached_property
+    def organisation(self) -> OrganisationService:
+        return OrganisationService(self.session, self.clock, self)
+
+    @cached_property
+    def dashboard(self) -> DashboardService:
+        return DashboardService(self.session, self.clock, self)
+
+    @cached_property
+    def org_moves(self) -> OrgMovesService:
+        return OrgMovesService(self.session, self.clock, self)
+
+    @cached_property
+    def pipeline(self) -> PipelineService:
+        return PipelineService(self.session, self.clock)
+
+    @cached_property
+    def pipeline_polls(self) -> PollService:
+        return PollService(self.session, self.clock, self.pipeline)
 
     @cached_property
     def appraisal(self) -> AppraisalService:

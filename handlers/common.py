@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -17,6 +17,11 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot.context import CURRENT_SCOPE, BranchContext
 from domain.errors import DomainError, NotAllowed, NotFound
 from domain.reader import Reader
+from domain.review import UNREACHED
+from domain.texts import CAPTION_LIMIT, fits
+from domain.texts import TEXT_LIMIT as TEXT_LIMIT  # re-exported
+from domain.texts import split_text as split_text  # re-exported
+from domain.texts import truncate_html as truncate_html  # re-exported
 from handlers.callbacks import Callback, parse
 from locales.i18n import negotiate_locale, translator
 from store.models import AuditEntry, TelegramAccount
@@ -26,12 +31,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TEXT_LIMIT = 4096
 Gettext = Callable[[str], str]
 #: A message to another person, rendered for its recipient: text and optional buttons.
 Render = Callable[[Reader], tuple[str, InlineKeyboardMarkup | None]]
 #: One recipient's part of a broadcast: ``(text, stored photo id or None)`` messages.
 BroadcastRender = Callable[[Reader, int], list[tuple[str, int | None]]]
+#: Buttons under one recipient's last message of a broadcast, in their language.
+BroadcastMarkup = Callable[[Reader, int], InlineKeyboardMarkup | None]
 
 
 def esc(value: object) -> str:
@@ -117,119 +123,6 @@ def render_error(ctx: BranchContext, error: DomainError) -> str:
     return ctx.gettext(error.msgid).format(**params)
 
 
-_TOKEN = re.compile(
-    r"(?P<tag><[^<>]*>)|(?P<entity>&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{0,31});)",
-)
-_TAG_NAME = re.compile(r"<\s*(/?)\s*([a-zA-Z][a-zA-Z0-9-]*)")
-
-
-def _units(text: str) -> int:
-    """Length as Telegram counts it (UTF-16 code units)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _html_tokens(text: str) -> list[tuple[str, str, int]]:
-    """(kind, raw, visible length) for each tag, entity and single character."""
-    tokens: list[tuple[str, str, int]] = []
-    pos = 0
-    for match in _TOKEN.finditer(text):
-        tokens.extend(("char", ch, _units(ch)) for ch in text[pos : match.start()])
-        if match["tag"]:
-            tokens.append(("tag", match[0], 0))
-        else:
-            tokens.append(("char", match[0], _units(html.unescape(match[0]))))
-        pos = match.end()
-    tokens.extend(("char", ch, _units(ch)) for ch in text[pos:])
-    return tokens
-
-
-def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Split a long HTML message so each part fits Telegram's limit (``limit`` UTF-16
-    units of *visible* text) and is valid HTML on its own.
-
-    Cuts fall between tags and entities, never inside one; preferably at a line break
-    (dropped), else after a space, in the second half of a part. Tags open at a cut are
-    closed at the end of the part and opened again at the start of the next one.
-    Parts that would show nothing (only whitespace) are left out."""
-    tokens = _html_tokens(text)
-    if sum(t[2] for t in tokens) <= limit:
-        return [text]
-    parts: list[str] = []
-    stack: list[tuple[str, str]] = []  # open tags: (name, raw opening tag)
-    part_prefix = ""  # tags re-opened at the start of the current part
-    part_tokens: list[tuple[str, str, int]] = []
-    part_stacks: list[list[tuple[str, str]]] = []  # the tag stack after each token
-    size = 0
-
-    def emit(count: int, drop_break: bool) -> None:
-        nonlocal part_prefix, part_tokens, part_stacks, size
-        body = part_tokens[:count]
-        open_after = part_stacks[count - 1] if count else _parse_stack(part_prefix)
-        closing = "".join(f"</{name}>" for name, _raw in reversed(open_after))
-        raw = part_prefix + "".join(t[1] for t in body) + closing
-        visible = "".join(tok[1] for tok in body if tok[0] == "char")
-        if html.unescape(visible).strip():
-            parts.append(raw)
-        rest = part_tokens[count + 1 :] if drop_break else part_tokens[count:]
-        rest_stacks = part_stacks[count + 1 :] if drop_break else part_stacks[count:]
-        if drop_break and count < len(part_stacks):
-            open_after = part_stacks[count]
-        part_prefix = "".join(raw_tag for _name, raw_tag in open_after)
-        part_tokens, part_stacks = list(rest), [list(s) for s in rest_stacks]
-        size = sum(t[2] for t in part_tokens)
-
-    for token in tokens:
-        kind, raw, units = token
-        if kind == "tag":
-            match = _TAG_NAME.match(raw)
-            if match is not None:
-                name = match[2].lower()
-                if match[1]:
-                    for index in range(len(stack) - 1, -1, -1):
-                        if stack[index][0] == name:
-                            del stack[index:]
-                            break
-                else:
-                    stack.append((name, raw))
-        while size + units > limit and part_tokens:
-            emit(*_cut_point(part_tokens, limit))
-        part_tokens.append(token)
-        part_stacks.append(list(stack))
-        size += units
-    while part_tokens:
-        emit(len(part_tokens), False)
-    return parts or [text]
-
-
-def _parse_stack(prefix: str) -> list[tuple[str, str]]:
-    stack: list[tuple[str, str]] = []
-    for raw in re.findall(r"<[^<>]*>", prefix):
-        match = _TAG_NAME.match(raw)
-        if match is not None and not match[1]:
-            stack.append((match[2].lower(), raw))
-    return stack
-
-
-def _cut_point(tokens: list[tuple[str, str, int]], limit: int) -> tuple[int, bool]:
-    """Where to end a full part: (number of tokens kept, whether the next one is a line
-    break to drop)."""
-    half = limit // 2
-    size = 0
-    newline = space = None
-    for index, (kind, raw, units) in enumerate(tokens):
-        if kind == "char" and size >= half:
-            if raw == "\n":
-                newline = index
-            elif raw.isspace():
-                space = index + 1
-        size += units
-    if newline is not None:
-        return newline, True
-    if space is not None:
-        return space, False
-    return len(tokens), False
-
-
 async def reply(
     update: Update,
     ctx: BranchContext,
@@ -281,13 +174,69 @@ async def send_html(
     return sent
 
 
+#: Sends a photo or document with this caption and markup (e.g. a ``bot.send_photo``).
+MediaSender = Callable[[str, InlineKeyboardMarkup | None], Awaitable[Message]]
+
+
+async def send_captioned(
+    bot: Any,
+    chat_id: int,
+    text: str,
+    markup: InlineKeyboardMarkup | None,
+    send_media: MediaSender,
+) -> Message:
+    """A photo or document with ``text`` (HTML) as its caption. A text too long for a
+    caption (1024 UTF-16 units, e.g. emoji-heavy evidence) is not refused by Telegram
+    nor cut off: the file goes with the text shortened (HTML-safe), then the whole text
+    follows as messages, the buttons on the last one. Returns the message with the
+    buttons."""
+    if fits(text, CAPTION_LIMIT):
+        return await send_media(text, markup)
+    sent = await send_media(truncate_html(text, CAPTION_LIMIT), None)
+    parts = split_text(text, TEXT_LIMIT)
+    for index, part in enumerate(parts):
+        sent = await bot.send_message(
+            chat_id,
+            part,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup if index == len(parts) - 1 else None,
+        )
+    return sent
+
+
+def forward_to_reviewers(
+    ctx: BranchContext, sends: Sequence[Callable[[], Awaitable[bool]]]
+) -> None:
+    """Once this update committed, run each reviewer's send (True: delivered). When none
+    was delivered, the acting user — who was told the reviewers had it — is told the
+    truth (``domain.review.UNREACHED``): their submission is kept and waits."""
+    viewer = ctx.viewer
+
+    async def run() -> None:
+        reached = 0
+        for send in sends:
+            if await send():
+                reached += 1
+        if not reached:
+            await send_html(ctx, viewer.telegram_user_id, ctx.gettext(UNREACHED))
+
+    ctx.after_commit(run)
+
+
+def caption(text: str) -> str:
+    """``text`` as a caption edit can take it (HTML-safe, within 1024 UTF-16 units)."""
+    return truncate_html(text, CAPTION_LIMIT)
+
+
 async def edit(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     """Edit the message a button was pressed on; cosmetic, so failures are only logged."""
     query = update.callback_query
     if query is None or query.message is None:
         return
     try:
-        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        await query.edit_message_text(
+            truncate_html(text, TEXT_LIMIT), parse_mode=ParseMode.HTML, reply_markup=markup
+        )
     except TelegramError as exc:
         log.info("edit failed: %s", exc)
 
@@ -354,25 +303,23 @@ async def deliver(
     failure is logged and answered with None."""
     text, markup = render(await reader_for(svc, telegram_user_id))
     try:
-        if photo is not None:
-            sent: Message = await bot.send_photo(
+        if photo is not None or document is not None:
+            # A text too long for a caption (UTF-16, e.g. emoji) follows the file whole.
+            return await send_captioned(
+                bot,
                 telegram_user_id,
-                photo=photo,
-                caption=text[:1024],
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
+                text,
+                markup,
+                partial(_send_file, bot, telegram_user_id, photo=photo, document=document),
             )
-        elif document is not None:
-            sent = await bot.send_document(
-                telegram_user_id,
-                document=document,
-                caption=text[:1024],
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-            )
-        else:
+        parts = split_text(text)
+        sent: Message | None = None
+        for index, part in enumerate(parts):
             sent = await bot.send_message(
-                telegram_user_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+                telegram_user_id,
+                part,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup if index == len(parts) - 1 else None,
             )
         return sent
     except Forbidden as exc:
@@ -381,6 +328,24 @@ async def deliver(
     except TelegramError as exc:
         log.warning("message to %s failed: %s", telegram_user_id, exc)
     return None
+
+
+def _send_file(
+    bot: Any,
+    chat_id: int,
+    caption: str,
+    markup: InlineKeyboardMarkup | None,
+    *,
+    photo: str | None,
+    document: str | None,
+) -> Awaitable[Message]:
+    if photo is not None:
+        return bot.send_photo(  # type: ignore[no-any-return]
+            chat_id, photo=photo, caption=caption, parse_mode=ParseMode.HTML, reply_markup=markup
+        )
+    return bot.send_document(  # type: ignore[no-any-return]
+        chat_id, document=document, caption=caption, parse_mode=ParseMode.HTML, reply_markup=markup
+    )
 
 
 async def notify(ctx: BranchContext, telegram_user_id: int, render: Render) -> None:
@@ -400,17 +365,26 @@ async def notify(ctx: BranchContext, telegram_user_id: int, render: Render) -> N
 
 
 async def queue_broadcast(
-    svc: Services, telegram_user_ids: Sequence[int], render: BroadcastRender
+    svc: Services,
+    telegram_user_ids: Sequence[int],
+    render: BroadcastRender,
+    *,
+    markup: BroadcastMarkup | None = None,
 ) -> int:
     """Queue a broadcast in the ``deliveries`` outbox within this transaction, each
     recipient's messages rendered with that recipient's Reader (their languages read in
     one query). Drain it after the commit (``scheduler.deliveries.drain``). Returns the
-    number of messages queued."""
+    number of messages queued. ``markup`` (also rendered with the recipient's Reader)
+    goes under each recipient's last message, e.g. a "read" button."""
     readers = await readers_for(svc, telegram_user_ids)
     queued = 0
     for tid in telegram_user_ids:
-        for text, photo_id in render(readers[tid], tid):
-            await svc.deliveries.queue_now(tid, text, photo_id=photo_id)
+        messages = render(readers[tid], tid)
+        for index, (text, photo_id) in enumerate(messages):
+            buttons = markup(readers[tid], tid) if markup and index == len(messages) - 1 else None
+            await svc.deliveries.queue_now(
+                tid, text, photo_id=photo_id, reply_markup=buttons.to_dict() if buttons else None
+            )
             queued += 1
     return queued
 

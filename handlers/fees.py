@@ -42,6 +42,7 @@ from handlers.common import (
     answer_callback,
     button,
     button_router,
+    caption,
     deliver,
     esc,
     keyboard,
@@ -269,7 +270,9 @@ async def _edit(update: Update, text: str) -> None:
     message = query.message
     with contextlib.suppress(TelegramError):
         if isinstance(message, Message) and message.photo:
-            await query.edit_message_caption(text, parse_mode=ParseMode.HTML, reply_markup=None)
+            await query.edit_message_caption(
+                caption(text), parse_mode=ParseMode.HTML, reply_markup=None
+            )
         else:
             await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=None)
 
@@ -550,7 +553,7 @@ async def query_step(update: Update, ctx: BranchContext, dialog: Dialog) -> None
         with contextlib.suppress(TelegramError):
             if dialog.data.get("photo"):
                 await ctx.bot.edit_message_caption(
-                    chat_id=chat.id, message_id=int(message_id), caption=outcome,
+                    chat_id=chat.id, message_id=int(message_id), caption=caption(outcome),
                     parse_mode=ParseMode.HTML, reply_markup=None,
                 )  # fmt: skip
             else:

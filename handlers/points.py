@@ -44,12 +44,15 @@ from domain.roles import Audience
 from domain.services import Services
 from handlers.callbacks import Callback, parse, pattern
 from handlers.common import (
+    TEXT_LIMIT,
     Gettext,
     answer_callback,
     button,
+    caption,
     deliver,
     edit,
     esc,
+    forward_to_reviewers,
     keyboard,
     notify,
     paged_rows,
@@ -57,6 +60,7 @@ from handlers.common import (
     readers_for,
     render_error,
     reply,
+    truncate_html,
 )
 from handlers.dialog import DialogRouter
 from handlers.registry import Registry
@@ -480,11 +484,16 @@ async def _submit_claim(update: Update, ctx: BranchContext, dialog: Dialog) -> N
     )
     from store.repositories import branch_reviewers
 
-    for row in await branch_reviewers(ctx.svc.session, claim.branch_id):
-        if row.account is None or row.person.id == claim.person_id:
-            continue
-        # Once the claim is committed: the buttons name it.
-        ctx.after_commit(partial(send_review, ctx, row.account.telegram_user_id, claim))
+    # Once the claim is committed (the buttons name it); the member is told if no
+    # reviewer could be reached after all.
+    forward_to_reviewers(
+        ctx,
+        [
+            partial(send_review, ctx, row.account.telegram_user_id, claim)
+            for row in await branch_reviewers(ctx.svc.session, claim.branch_id)
+            if row.account is not None and row.person.id != claim.person_id
+        ],
+    )
 
 
 # -- review ---------------------------------------------------------------------------
@@ -518,7 +527,7 @@ def review_markup(t: Gettext, claim_id: int) -> InlineKeyboardMarkup:
     )
 
 
-async def send_review(ctx: BranchContext, telegram_user_id: int, claim: ClaimInfo) -> None:
+async def send_review(ctx: BranchContext, telegram_user_id: int, claim: ClaimInfo) -> bool:
     """The claim with its evidence and the decision buttons, to one reviewer (also to
     the acting reviewer, from /pending: rendered with their own Reader then)."""
 
@@ -526,7 +535,7 @@ async def send_review(ctx: BranchContext, telegram_user_id: int, claim: ClaimInf
         return review_text(r, claim), review_markup(r.gettext, claim.id)
 
     file_id = claim.evidence_file_id
-    await deliver(
+    sent = await deliver(
         ctx.bot,
         ctx.svc,
         telegram_user_id,
@@ -534,6 +543,7 @@ async def send_review(ctx: BranchContext, telegram_user_id: int, claim: ClaimInf
         photo=file_id if claim.evidence_kind == "photo" else None,
         document=file_id if claim.evidence_kind == "document" else None,
     )
+    return sent is not None
 
 
 async def _edit_review(
@@ -549,13 +559,13 @@ async def _edit_review(
             await ctx.bot.edit_message_caption(
                 chat_id=chat_id,
                 message_id=message_id,
-                caption=text[:1024],
+                caption=caption(text),
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
             )
         else:
             await ctx.bot.edit_message_text(
-                text,
+                truncate_html(text, TEXT_LIMIT),
                 chat_id=chat_id,
                 message_id=message_id,
                 parse_mode=ParseMode.HTML,

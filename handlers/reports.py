@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import date
 from functools import partial
@@ -18,6 +19,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BranchApp, BranchContext
+from domain import sheets
 from domain.dialogs import Dialog
 from domain.errors import DomainError, NotAllowed, NotFound
 from domain.periods import Quarter
@@ -32,13 +34,14 @@ from domain.reports import (
     ReportView,
     check_file,
     chunk_text,
+    copy_path,
     key_label,
     parse_period,
     period_label,
     read_copy,
 )
 from domain.reports_export import build_zip
-from domain.roles import Audience
+from domain.roles import Audience, PersonStatus
 from domain.services import Services
 from handlers.callbacks import Callback, pattern
 from handlers.common import (
@@ -47,11 +50,13 @@ from handlers.common import (
     button,
     button_router,
     esc,
+    forward_to_reviewers,
     keyboard,
     notify,
     reader_for,
     render_error,
     reply,
+    send_captioned,
 )
 from handlers.dialog import DialogRouter
 from handlers.registry import Registry
@@ -134,8 +139,15 @@ async def _reviewer_badge(ctx: BranchContext) -> str | None:
 
 
 # -- /report -----------------------------------------------------------------------------
-def _status_lines(status: MemberStatus, _: Gettext) -> list[str]:
+def _status_lines(status: MemberStatus, _: Gettext, *, applicant: bool = False) -> list[str]:
     period = period_label(status.counts_for, _)
+    if not status.required and applicant:
+        return [
+            _(
+                "As an applicant you owe no thought reports yet (they start when you are an "
+                "activist), but you may hand one in. It will be filed under <b>{period}</b>."
+            ).format(period=period)
+        ]
     if not status.required:
         return [
             _(
@@ -191,7 +203,8 @@ async def report_command(update: Update, ctx: BranchContext) -> None:
     draft = existing.text_buffer if existing is not None and existing.flow == FLOW else None
     if existing is None or existing.flow != FLOW:
         await ctx.svc.dialogs.set(viewer.telegram_user_id, FLOW, STEP, {"parts": 0})
-    lines = [_("<b>Thought report</b>"), *_status_lines(status, _), ""]
+    applicant = viewer.status is PersonStatus.APPLICANT
+    lines = [_("<b>Thought report</b>"), *_status_lines(status, _, applicant=applicant), ""]
     lines.append(
         _(
             "Send the report as text — a long report may come in several messages; tap "
@@ -297,15 +310,22 @@ async def _download(ctx: BranchContext, file_id: str) -> bytes | None:
 async def _take_file(
     update: Update, ctx: BranchContext, incoming: IncomingFile, caption: str | None
 ) -> None:
+    quota = ctx.runtime.settings.report_quota
     try:
         check_file(incoming)
+        await ctx.svc.reports.check_quota(ctx.viewer, quota)
     except DomainError as exc:
         await reply(update, ctx, render_error(ctx, exc))
         return
     data = await _download(ctx, incoming.file_id)
     try:
         view = await ctx.svc.reports.submit_file(
-            ctx.viewer, incoming, data, ctx.runtime.settings.storage_dir, caption=caption
+            ctx.viewer,
+            incoming,
+            data,
+            ctx.runtime.settings.storage_dir,
+            caption=caption,
+            quota=quota,
         )
     except DomainError as exc:
         await reply(update, ctx, render_error(ctx, exc))
@@ -326,9 +346,10 @@ async def _confirm_and_forward(update: Update, ctx: BranchContext, view: ReportV
     if status.required and status.outstanding:
         lines.extend(_status_lines(status, _)[-len(status.outstanding) - 1 :])
     await reply(update, ctx, "\n".join(lines))
-    for reviewer in await ctx.svc.reports.reviewers(view.branch_id, exclude_person=view.person_id):
-        # Once the report is committed: the buttons name it.
-        ctx.after_commit(partial(send_for_review, ctx, reviewer, view))
+    # Once the report is committed (the buttons name it); the member is told if no
+    # reviewer could be reached after all.
+    reviewers = await ctx.svc.reports.reviewers(view.branch_id, exclude_person=view.person_id)
+    forward_to_reviewers(ctx, [partial(send_for_review, ctx, r, view) for r in reviewers])
 
 
 # -- showing a report to a reviewer ---------------------------------------------------------
@@ -373,7 +394,7 @@ async def _guarded(
     return None
 
 
-async def send_for_review(ctx: BranchContext, telegram_user_id: int, view: ReportView) -> None:
+async def send_for_review(ctx: BranchContext, telegram_user_id: int, view: ReportView) -> bool:
     """Show a report to one reviewer, in their language, with Acknowledge / Comment."""
     reader = await reader_for(ctx.svc, telegram_user_id)  # the recipient's language
     t = reader.gettext
@@ -401,15 +422,15 @@ async def send_for_review(ctx: BranchContext, telegram_user_id: int, view: Repor
                 )
 
             if await _guarded(ctx, telegram_user_id, send) is None:
-                return
-        return
+                return False
+        return True
     caption = header
     if view.text:
-        caption += "\n" + t("Note: {note}").format(note=esc(view.text[:500]))
+        caption += "\n" + t("Note: {note}").format(note=esc(view.text))
     storage = ctx.runtime.settings.storage_dir
 
-    async def send_file() -> Message:
-        kwargs = {"caption": caption, "parse_mode": ParseMode.HTML, "reply_markup": markup}
+    async def media(text: str, buttons: InlineKeyboardMarkup | None) -> Message:
+        kwargs = {"caption": text, "parse_mode": ParseMode.HTML, "reply_markup": buttons}
         try:
             if view.kind == "photo":
                 return await bot.send_photo(telegram_user_id, view.file_id or "", **kwargs)  # type: ignore[arg-type]
@@ -422,11 +443,15 @@ async def send_for_review(ctx: BranchContext, telegram_user_id: int, view: Repor
             return await bot.send_document(
                 telegram_user_id,
                 data,
-                filename=view.file_name or "report",
+                filename=sheets.zip_name(view.file_name or "report", 120, default="report"),
                 **kwargs,  # type: ignore[arg-type]
             )
 
-    await _guarded(ctx, telegram_user_id, send_file)
+    async def send_file() -> Message:
+        # A long note (emoji count double) follows as a message: never refused, never lost.
+        return await send_captioned(bot, telegram_user_id, caption, markup, media)
+
+    return await _guarded(ctx, telegram_user_id, send_file) is not None
 
 
 # -- buttons --------------------------------------------------------------------------------
@@ -439,7 +464,10 @@ async def _on_submit(update: Update, ctx: BranchContext, cb: Callback) -> None:
             update, _("There is no report draft to submit. Send /report to start one."), alert=True
         )
         return
-    view = await ctx.svc.reports.submit_text(viewer, dialog.text_buffer or "")
+    # A refusal (empty, too long, over the quota) becomes an alert (button_router).
+    view = await ctx.svc.reports.submit_text(
+        viewer, dialog.text_buffer or "", quota=ctx.runtime.settings.report_quota
+    )
     await ctx.svc.dialogs.clear(viewer.telegram_user_id)
     await answer_callback(update, _("Submitted."))
     await _drop_markup(update)
@@ -749,43 +777,60 @@ async def export_reports(update: Update, ctx: BranchContext, args: list[str]) ->
         )
         return
     storage: Path = ctx.runtime.settings.storage_dir
-    files: dict[int, bytes] = {}
+    # Each file is read from its local copy while the ZIP is written (a temporary file):
+    # a period's files are never all in memory. A copy that is missing is fetched again
+    # from Telegram and kept.
+    paths: dict[int, Path] = {}
+    fetched: dict[int, bytes] = {}
     for report in reports:
         if report.kind == "text":
             continue
-        data = read_copy(storage, report.local_path)
-        if data is None and report.file_id:
+        path = copy_path(storage, report.local_path)
+        if path is None and report.file_id:
             data = await _download(ctx, report.file_id)
             if data is not None:
-                await ctx.svc.reports.store_copy(report.id, data, storage)
-        if data is not None:
-            files[report.id] = data
+                try:
+                    local = await ctx.svc.reports.store_copy(report.id, data, storage)
+                except OSError:
+                    log.exception("could not keep a copy of report %s", report.id)
+                    fetched[report.id] = data
+                else:
+                    path = copy_path(storage, local)
+                    if path is None:
+                        fetched[report.id] = data
+        if path is not None:
+            paths[report.id] = path
     zone = viewer.branch_timezone or "Asia/Shanghai"
-    content = build_zip(reports, period, lambda r: files.get(r.id), _, zone)
-    if len(content) > MAX_UPLOAD_BYTES:
-        await reply(
-            update,
-            ctx,
-            _(
-                "The export is too large to send through Telegram ({size} MB). The files are "
-                "kept in the bot's storage folder; please ask the administrator."
-            ).format(size=f"{len(content) / (1024 * 1024):.1f}"),
+    with tempfile.TemporaryFile(prefix="reports-", suffix=".zip") as out:
+        build_zip(reports, period, lambda r: paths.get(r.id) or fetched.get(r.id), _, zone, out)
+        size = out.tell()
+        if size > MAX_UPLOAD_BYTES:
+            await reply(
+                update,
+                ctx,
+                _(
+                    "The export is too large to send through Telegram ({size} MB). The files "
+                    "are kept in the bot's storage folder; please ask the administrator."
+                ).format(size=f"{size / (1024 * 1024):.1f}"),
+            )
+            return
+        out.seek(0)
+        chat = update.effective_chat
+        assert chat is not None
+        missing = sum(
+            1 for r in reports if r.kind != "text" and r.id not in paths and r.id not in fetched
         )
-        return
-    chat = update.effective_chat
-    assert chat is not None
-    missing = sum(1 for r in reports if r.kind != "text" and r.id not in files)
-    caption = ctx.ngettext(
-        "Thought reports — {period}: {n} report.",
-        "Thought reports — {period}: {n} reports.",
-        len(reports),
-    ).format(period=period_label(period, _), n=len(reports))
-    if missing:
-        caption += " " + _("{n} file(s) could not be fetched.").format(n=missing)
-    await ctx.bot.send_document(
-        chat.id,
-        content,
-        filename=f"thought-reports-{period.key}.zip",
-        caption=caption,
-        parse_mode=ParseMode.HTML,
-    )
+        caption = ctx.ngettext(
+            "Thought reports — {period}: {n} report.",
+            "Thought reports — {period}: {n} reports.",
+            len(reports),
+        ).format(period=period_label(period, _), n=len(reports))
+        if missing:
+            caption += " " + _("{n} file(s) could not be fetched.").format(n=missing)
+        await ctx.bot.send_document(
+            chat.id,
+            out,
+            filename=f"thought-reports-{period.key}.zip",
+            caption=caption,
+            parse_mode=ParseMode.HTML,
+        )

@@ -152,6 +152,12 @@ def join_request_message(
                 "✅ " + t(PersonStatus.TARGET.label), Callback("jr", request_id, "ok", "target")
             ),
         ],
+        [
+            button(
+                "✅ " + t(PersonStatus.APPLICANT.label),
+                Callback("jr", request_id, "ok", "applicant"),
+            )
+        ],
         [button("❌ " + t("Reject"), Callback("jr", request_id, "no"))],
     ]
     return text, keyboard(rows)

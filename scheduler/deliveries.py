@@ -12,6 +12,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.runtime import Runtime
 from domain.deliveries import DueDelivery
+from domain.texts import CAPTION_LIMIT, truncate_html
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ async def _send_photo(
     message = await app.bot.send_photo(
         item.chat_id,
         file_id or data,
-        caption=item.text,
+        caption=truncate_html(item.text, CAPTION_LIMIT),
         parse_mode=ParseMode.HTML,
         reply_markup=markup,
     )

@@ -138,7 +138,9 @@ def make_settings(emu: BotAPIEmulator, url: str, tmp_path: Path, **extra: Any) -
         DATABASE_URL=url,
         BRANCHBOT_STORAGE_DIR=tmp_path / "storage",
         BRANCHBOT_RETRY_BACKOFF=0.01,
-        **extra,
+        # Test scripts send their next update milliseconds after an answer: the flood
+        # throttle (bot/flood.py) is off here and tested on its own (test_hostile_e2e).
+        **{"BRANCHBOT_FLOOD_BURST": 10_000_000, **extra},
     )
 
 
@@ -150,6 +152,7 @@ async def running_bot(
     clock: Clock | None = None,
     url: str | None = None,
     emu: BotAPIEmulator | None = None,
+    extra_settings: dict[str, Any] | None = None,
 ) -> AsyncIterator[Harness]:
     """The bot on a fresh database (or on ``url``, e.g. to restart on the same data), on
     a new local emulator (or on ``emu``: Telegram stays up while the bot restarts)."""
@@ -159,7 +162,7 @@ async def running_bot(
         await emu.start()
     own_db = url is None
     url = url or await template.fresh(tmp_path)
-    settings = make_settings(emu, url, tmp_path)
+    settings = make_settings(emu, url, tmp_path, **(extra_settings or {}))
     runtime = Runtime(settings=settings, db=Database(url), clock=clock or SystemClock())
     app = await start_app(runtime)
     try:

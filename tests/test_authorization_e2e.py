@@ -402,6 +402,25 @@ async def build_world(bot: Harness) -> World:
         buttons[f"rm {action}"] = data_of(aud, action)
     buttons["rm view"] = buttons["rm when"].replace(":when", ":view")
     buttons["rm unknown checked"] = Callback("rm", 0, "ack").pack()
+    # og: the organisation oversight's sort/page button (only organisation admins).
+    buttons["og view"] = Callback("og", 0, "view", "flags").pack()
+    # tr / nt: a transfer's take-in button and a notice's read button (none addressed here).
+    buttons["tr accept"] = Callback("tr", 1, "ok").pack()
+    buttons["nt read"] = Callback("nt", 1, "read").pack()
+
+    # pl: the admission pipeline (the probationary members are in it).
+    await sec.send("/pipeline")
+    candidates = await sec.wait_reply()
+    buttons["pl open"] = data_of(candidates, "open")
+    buttons["pl list"] = Callback("pl", 0, "list").pack()
+    await sec.press(candidates, data=buttons["pl open"])
+    await sec.wait_callback_answer()
+    dossier = await sec.wait_reply()
+    buttons["pl step"] = data_of(dossier, "step")
+    buttons["pl record"] = buttons["pl step"].replace(":step:", ":rec:")
+    buttons["pl poll"] = buttons["pl step"].split(":step:")[0] + ":poll:meeting"
+    buttons["pl extend"] = data_of(dossier, "ext", "6")
+    buttons["pl adopt"] = data_of(dossier, "adopt")
 
     # ap: the democratic appraisal (opened by the secretary; its control buttons).
     await sec.send("/appraisal")
@@ -466,6 +485,7 @@ OWN_BRANCH_BUTTONS = {
     "rm event audience",
     "rm event reminders",
     "rm unknown checked",
+    "pl list",
     "ap open",
     "ap home",
 }
@@ -518,6 +538,16 @@ BUTTONS = [
     "rm toggle",
     "rm del",
     "rm unknown checked",
+    "og view",
+    "tr accept",
+    "nt read",
+    "pl open",
+    "pl list",
+    "pl step",
+    "pl record",
+    "pl poll",
+    "pl extend",
+    "pl adopt",
     "ap open",
     "ap home",
     "ap group",
@@ -660,6 +690,17 @@ COMMANDS = [
     "/reviewers",
     "/transfer",
     "/scheme base 90",
+    "/org",
+    "/org xlsx",
+    "/newbranch 新支部 7777",
+    "/newgeneral 新总支",
+    "/secretary 1 1002",
+    "/orgadmin 7777",
+    "/dashboard",
+    "/move 1002 2",
+    "/notice 测试通知",
+    "/pipeline",
+    "/export pipeline 2026",
     "/appraisal set daily 60",
     "/appraisal rep 某群众",
     "/export appraisal 2026",

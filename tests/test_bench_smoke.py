@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bench import scale, updates
+from bench import flood, scale, updates
 
 
 def test_updates_benchmark_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
@@ -32,3 +32,11 @@ def test_scale_benchmark_prints_its_figures(capsys: pytest.CaptureFixture[str]) 
     assert re.search(r"RSS of the running bot\s+\d+\.\d+ MB", out), out
     assert re.search(r"process_update, running bot\s+\d+\.\d+ ms\s+median of 4 updates", out), out
     assert re.search(r"RESULT\s+(OK|NOT MET)", out), out
+
+
+def test_flood_benchmark_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    assert flood.main(["--burst", "40", "--others", "3", "--samples", "3"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"quiet\s+median\s+\d+\.\d+ ms\s+p95", out), out
+    assert re.search(r"flood\s+median\s+\d+\.\d+ ms\s+p95", out), out
+    assert re.search(r"dropped (2[5-9]|3\d) of 40", out), out  # all but the admitted ones

@@ -433,6 +433,7 @@ async def _run(tmp_path: Path, url: str) -> None:
             "DATABASE_URL": url,
             "BRANCHBOT_STORAGE_DIR": str(tmp_path / "storage"),
             "BRANCHBOT_RETRY_BACKOFF": "0.01",
+            "BRANCHBOT_FLOOD_BURST": "10000000",  # every update must be handled
             "BRANCHBOT_REMINDER_TICK_SECONDS": "0",
             "BRANCHBOT_LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",

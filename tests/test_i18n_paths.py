@@ -66,9 +66,12 @@ SENDERS: dict[str, str] = {
     "recipient's Reader (the claimed row's locale); at most once, so its own send",
     "handlers/reports.py:send_for_review.send": "a report in parts, rendered with the "
     "reviewer's Reader (reader_for) in send_for_review",
-    "handlers/reports.py:send_for_review.send_file": "a report's file (re-uploaded from the "
+    "handlers/reports.py:send_for_review.media": "a report's file (re-uploaded from the "
     "local copy when the file id is foreign), captioned with the reviewer's Reader",
     "handlers/errors.py:on_error": "tracebacks to the operator's admin chat (not a member)",
+    "handlers/common.py:send_captioned": "a file with its caption (deliver, send_for_review): "
+    "a text too long for a caption follows whole, the same rendered text",
+    "handlers/common.py:_send_file": "deliver()'s photo / document, through send_captioned",
 }
 
 #: Sends and path calls that answer the acting user (their own language).
@@ -79,6 +82,12 @@ TO_SELF: dict[str, str] = {
     "handlers/reports.py:export_reports": "the ZIP export, to whoever asked",
     "handlers/quiz.py:send_question": "the next question of the acting user's own quiz",
     "handlers/quiz.py:on_poll_answer": "a poll answer has no chat to reply in: notify self",
+    "handlers/org.py:_send_xlsx": "the oversight XLSX, to the administrator who asked",
+    "bot/app.py:BranchApplication._flood_notice": "the flood notice, to the flooder in their "
+    "own stored language (no update scope: the update was dropped)",
+    "handlers/common.py:forward_to_reviewers.run": "the correction to the acting member when "
+    "no reviewer could be reached (their own language)",
+    "handlers/pipeline.py:export_pipeline": "the XLSX and the ZIP export, to whoever asked",
     "handlers/appraisal.py:export_appraisal": "the XLSX register, to whoever asked",
 }
 
@@ -100,7 +109,7 @@ COVERED: dict[str, tuple[str, ...]] = {
     "fees.arrears": ("handlers/fees.py:check_arrears",),
     "reports.review": (
         "handlers/reports.py:send_for_review.send",
-        "handlers/reports.py:send_for_review.send_file",
+        "handlers/reports.py:send_for_review.media",
     ),
     "reports.feedback": ("handlers/reports.py:_on_ack", "handlers/reports.py:comment_step"),
     "reports.nudge": ("handlers/reports.py:_on_nudge",),
@@ -108,6 +117,13 @@ COVERED: dict[str, tuple[str, ...]] = {
     "quiz.invitation": ("handlers/quiz.py:_exam_audience",),
     # Its own at-most-once sender (SENDERS), rendered with the recipient's Reader.
     "reminders": ("scheduler/dispatcher.py:_send_one",),
+    "org.secretary": ("handlers/org.py:secretary_command",),
+    "org.transfer": ("handlers/org_moves.py:move_command", "handlers/org_moves.py:_decide"),
+    "org.notice": ("handlers/org_moves.py:notice_command",),
+    "pipeline.status": ("handlers/pipeline.py:_announce_status",),
+    "pipeline.notice": ("handlers/pipeline.py:_post_notice",),
+    "pipeline.ballot": ("handlers/pipeline.py:_open_poll",),
+    "pipeline.reminders": ("handlers/pipeline.py:_remind_branch",),
     "appraisal.publication": ("handlers/appraisal.py:_publish",),
     "appraisal.reminder": ("handlers/appraisal.py:run_reminders",),
 }

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,13 +24,16 @@ from sqlalchemy import select, text
 
 from domain.clock import FrozenClock
 from domain.fee_rules import Month
+from domain.pipeline_rules import STEPS
 from emulator import BotMessage, EmulatedUser
 from handlers.appraisal import run_reminders
 from handlers.fees import check_arrears, send_fee_day_notice
+from handlers.pipeline import _remind_branch
 from handlers.points import run_overdue_digest
 from locales.i18n import EN, SUPPORTED_LOCALES, ZH_HANS, ZH_HANT
 from scheduler.deliveries import drain
 from scheduler.dispatcher import dispatch_due
+from store.models.pipeline import PipelineCase, PipelineStep
 from store.models.points import PointBlock, PointItem
 from tests.databases import TemplateDatabase
 from tests.harness import Harness, running_bot
@@ -49,7 +52,7 @@ MEMBERS = [(2000 + n, name) for n, name in enumerate(
     ["李山", "朱文", "田中", "石正", "白云", "王平", "古月", "丁一", "方正", "江山"], start=1
 )]  # fmt: skip
 NEWCOMER = "高山"
-NAMES = [BRANCH, SECRETARY, NEWCOMER, *(name for _tid, name in MEMBERS)]
+NAMES = [BRANCH, SECRETARY, NEWCOMER, *(name for _tid, name in MEMBERS), "中心", "第二支部"]
 LANGUAGE_CODE = {ZH_HANS: "zh-hans", ZH_HANT: "zh-hant", EN: "en"}
 # 2026-05-15 10:00 in Beijing: the second quarter, claims for May are open.
 NOW = datetime(2026, 5, 15, 2, 0, tzinfo=UTC)
@@ -483,6 +486,195 @@ async def reminders_case(bot: Harness) -> None:
         assert len(member.inbox) >= 3, f"no reminder for {locale}"  # /start, 2 reminders
         for msg in member.inbox[1:]:
             check(msg, locale, f"reminder → {locale}")
+
+
+# -- the organisation level (党委 over the branch) -------------------------------------------
+ORG = "中心"  # written alike in both scripts (data, not translation)
+SECOND_BRANCH = "第二支部"
+ORG_ADMIN = (3001, "古月")
+
+
+async def _organisation(bot: Harness, second_branch: bool = False) -> EmulatedUser:
+    """The world's branch under an organisation whose administrator has started the bot
+    (and, if asked, a second branch with its secretary 1101)."""
+    async with bot.uow() as svc:
+        org = await svc.organisation.create(ORG, admin_telegram_id=ORG_ADMIN[0])
+        await svc.organisation.attach(org.id, bot.join_code)  # type: ignore[attr-defined]
+        if second_branch:
+            other = await svc.membership.create_branch(
+                SECOND_BRANCH, 1101, secretary_name=SECRETARY
+            )
+            await svc.organisation.attach(org.id, other.join_code)
+            bot.second_branch_id = other.id  # type: ignore[attr-defined]
+    admin = bot.user(*ORG_ADMIN)
+    await admin.send("/start")
+    await admin.wait_reply()
+    if second_branch:
+        receiving = bot.user(1101, SECRETARY)
+        await receiving.send("/start")
+        await receiving.wait_reply()
+    return admin
+
+
+@case("org.secretary")
+async def org_secretary_case(bot: Harness) -> None:
+    admin = await _organisation(bot)
+    previous = bot.user(1001, SECRETARY)
+    for index, (sender, recipient) in enumerate(PAIRINGS):
+        tid, name = MEMBERS[index]
+        member = bot.user(tid, name)
+        await set_locale(bot, ORG_ADMIN[0], sender)
+        await set_locale(bot, tid, recipient)
+        await set_locale(bot, previous.id, recipient)
+        await admin.send(f"/secretary {bot.branch_id} {tid}")  # type: ignore[attr-defined]
+        await admin.wait_reply()
+        where = f"{sender} → {recipient}"
+        check(await member.wait_reply(), recipient, f"org.secretary (new) {where}")
+        check(await previous.wait_reply(), recipient, f"org.secretary (old) {where}")
+        previous = member
+
+
+@case("org.transfer")
+async def org_transfer_case(bot: Harness) -> None:
+    admin = await _organisation(bot, second_branch=True)
+    receiving = bot.user(1101, SECRETARY)
+    target = bot.second_branch_id  # type: ignore[attr-defined]
+    for index, (sender, recipient) in enumerate(PAIRINGS):
+        tid, name = MEMBERS[index]
+        member = bot.user(tid, name)
+        where = f"{sender} → {recipient}"
+        await set_locale(bot, ORG_ADMIN[0], sender)
+        await set_locale(bot, 1101, recipient)
+        await set_locale(bot, tid, recipient)
+        await admin.send(f"/move {tid} {target}")
+        await admin.wait_reply()
+        ask = await receiving.wait_reply()
+        check(ask, recipient, f"org.transfer (request) {where}")
+        # The receiving secretary (sender now) takes them in: the member and the
+        # administrator read the outcome in their own languages.
+        await set_locale(bot, 1101, sender)
+        await set_locale(bot, ORG_ADMIN[0], recipient)
+        await receiving.press_raw(ask.message_id, ask.buttons[0][0].callback_data or "")
+        await receiving.wait_callback_answer()
+        check(await member.wait_reply(), recipient, f"org.transfer (member) {where}")
+        check(await admin.wait_reply(), recipient, f"org.transfer (admin) {where}")
+
+
+@case("org.notice")
+async def org_notice_case(bot: Harness) -> None:
+    admin = await _organisation(bot)
+    for index, (sender, recipient) in enumerate(PAIRINGS):
+        tid, name = MEMBERS[index]
+        member = bot.user(tid, name)
+        member.skip_pending()  # the earlier rounds' notices
+        await set_locale(bot, ORG_ADMIN[0], sender)
+        await set_locale(bot, tid, recipient)
+        await admin.send(f"/notice 2026-06-{index + 1:02d} 15:00")
+        await admin.wait_reply()
+        await bot.emu.wait_until(
+            lambda member=member, index=index: any(
+                f"2026-06-{index + 1:02d}" in (m.text or "") for m in member.inbox
+            )
+        )
+        notice = next(m for m in member.inbox if f"2026-06-{index + 1:02d}" in (m.text or ""))
+        check(notice, recipient, f"org.notice {sender} → {recipient}")
+
+
+async def pipeline_file(bot: Harness, telegram_id: int, until: str, done_on: date) -> int:
+    """The candidate's file with every procedure before ``until`` recorded on ``done_on``
+    (rows written directly: the order and dates are not what this test is about)."""
+    person = await person_of(bot, telegram_id)
+    async with bot.uow() as svc:
+        now = svc.clock.now()
+        file = await svc.session.scalar(
+            select(PipelineCase).where(PipelineCase.person_id == person)
+        )
+        if file is None:
+            file = PipelineCase(branch_id=bot.branch_id, person_id=person, opened_at=now)  # type: ignore[attr-defined]
+            svc.session.add(file)
+            await svc.session.flush()
+        done = set(
+            (
+                await svc.session.scalars(
+                    select(PipelineStep.code).where(PipelineStep.case_id == file.id)
+                )
+            ).all()
+        )
+        for step in STEPS:
+            if step.code == until:
+                break
+            if step.code not in done:
+                svc.session.add(
+                    PipelineStep(case_id=file.id, code=step.code, done_on=done_on, recorded_at=now)
+                )
+    return person
+
+
+@case("pipeline.status", "pipeline.notice", "pipeline.ballot")
+async def pipeline_case(bot: Harness) -> None:
+    """The secretary (sender) records procedures: the candidate's new status, the public
+    notice to the members and the branch meeting's ballots (recipients)."""
+    sec = bot.user(1001, SECRETARY)
+    member = bot.user(*MEMBERS[-1])  # a full member: reads notices, votes
+    host = sec.inbox[-1].message_id
+    for index, (sender, recipient) in enumerate(PAIRINGS):
+        await set_locale(bot, 1001, sender)
+        await set_locale(bot, member.id, recipient)
+        tid, name = MEMBERS[index]
+        candidate = bot.user(tid, name)
+        await set_locale(bot, tid, recipient)
+        await set_status(bot, tid, "applicant")
+        person = await pipeline_file(bot, tid, "activist", date(2024, 1, 10))
+        for user in (sec, member, candidate):
+            user.skip_pending()
+        # pipeline.status: the committee's decision makes the candidate an activist.
+        await sec.press_raw(host, f"pl:{person}:step:activist")
+        await sec.wait_callback_answer()
+        ask = await sec.wait_reply()
+        await sec.press_raw(ask.message_id, f"pl:{person}:rec:activist")
+        await sec.wait_callback_answer()
+        await sec.wait_replies(2)
+        check(await candidate.wait_reply(), recipient, f"pipeline.status {sender} → {recipient}")
+        # pipeline.notice: the public notice goes to every member.
+        await pipeline_file(bot, tid, "notice", date(2024, 1, 10))
+        await sec.press_raw(host, f"pl:{person}:step:notice")
+        await sec.wait_callback_answer()
+        await sec.wait_replies(2)
+        check(await member.wait_reply(), recipient, f"pipeline.notice {sender} → {recipient}")
+        await sec.wait_reply()  # the secretary is a member too
+        # pipeline.ballot: the branch meeting's vote on admission, to the full members.
+        await pipeline_file(bot, tid, "meeting", date(2024, 1, 10))
+        await sec.press_raw(host, f"pl:{person}:poll:meeting")
+        await sec.wait_callback_answer()
+        await sec.wait_replies(2)  # "the vote is open", and the secretary's own ballot
+        check(await member.wait_reply(), recipient, f"pipeline.ballot {sender} → {recipient}")
+        await bot.settled()
+        await bot.emu.wait_until(lambda: bot.emu.pending_updates == 0)
+
+
+@case("pipeline.reminders")
+async def pipeline_reminders_case(bot: Harness) -> None:
+    """Due procedures and the Monday digest (a periodic task): no sender."""
+    sec = bot.user(1001, SECRETARY)
+    clock = bot.runtime.clock
+    assert isinstance(clock, FrozenClock)
+    branch_id = bot.branch_id  # type: ignore[attr-defined]
+    for index, recipient in enumerate(SUPPORTED_LOCALES):
+        await set_locale(bot, 1001, recipient)
+        tid, _name = MEMBERS[index]
+        await set_status(bot, tid, "applicant")
+        await pipeline_file(bot, tid, "talk", date(2026, 4, 20))  # the talk by 2026-05-20
+        async with bot.runtime.unit_of_work() as svc:
+            await _remind_branch(svc, branch_id)
+        await drain(bot.app)
+        check(await sec.wait_reply(), recipient, f"pipeline reminder → {recipient}")
+    for week, recipient in enumerate(SUPPORTED_LOCALES):
+        await set_locale(bot, 1001, recipient)
+        clock.set(datetime(2026, 5, 18, 2, 0, tzinfo=UTC) + timedelta(weeks=week))  # Mondays
+        async with bot.runtime.unit_of_work() as svc:
+            await _remind_branch(svc, branch_id)
+        await drain(bot.app)
+        check(await sec.wait_reply(), recipient, f"pipeline digest → {recipient}")
 
 
 @case("appraisal.publication")

@@ -32,6 +32,15 @@ from store.models.fees import (
     FeeSubmissionMonth,
 )
 from store.models.ops import Delivery, DeliveryFile, Lease
+from store.models.org import BranchTransfer, OrgAdmin, OrgNotice, OrgNoticeReceipt, WebAppLogin
+from store.models.pipeline import (
+    PersonStatusHistory,
+    PipelineBallot,
+    PipelineCase,
+    PipelineNotice,
+    PipelinePoll,
+    PipelineStep,
+)
 from store.models.points import (
     ClaimStatus,
     LedgerEntry,
@@ -67,6 +76,7 @@ __all__ = [
     "Base",
     "BindCode",
     "Branch",
+    "BranchTransfer",
     "CalendarRule",
     "ClaimStatus",
     "Delivery",
@@ -82,8 +92,17 @@ __all__ = [
     "LedgerEntry",
     "LedgerKind",
     "Membership",
+    "OrgAdmin",
+    "OrgNotice",
+    "OrgNoticeReceipt",
     "Organisation",
     "Person",
+    "PersonStatusHistory",
+    "PipelineBallot",
+    "PipelineCase",
+    "PipelineNotice",
+    "PipelinePoll",
+    "PipelineStep",
     "PointBlock",
     "PointClaim",
     "PointItem",
@@ -104,4 +123,5 @@ __all__ = [
     "ReviewDigest",
     "TelegramAccount",
     "ThoughtReport",
+    "WebAppLogin",
 ]
