@@ -191,7 +191,7 @@ def parse_roster(data: bytes, filename: str) -> list[RosterRow]:
         telegram_id: int | None = None
         tid_text = values.get("telegram_id", "").strip()
         if tid_text:
-            if tid_text.isdigit() and 0 < int(tid_text) < 2**53:
+            if tid_text.isascii() and tid_text.isdigit() and 0 < int(tid_text) < 2**53:
                 telegram_id = int(tid_text)
             else:
                 row_errors.append(

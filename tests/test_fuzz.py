@@ -428,3 +428,10 @@ def test_chunk_text(text: str, size: int) -> None:
 def test_esc_makes_any_text_safe_html(text: str) -> None:
     plain, _entities = parse_html(f"<b>{esc(text)}</b>", strict_entities=True)
     assert plain == text
+
+
+def test_roster_telegram_id_in_superscript_digits_is_a_row_error() -> None:
+    # "²".isdigit() is true but int("²") raises: found by test_roster_csv.
+    with pytest.raises(RosterError) as refused:
+        parse_roster("name,status,telegram_id\n张三,member,²\n".encode(), "roster.csv")
+    assert [e.line for e in refused.value.errors] == [2]
