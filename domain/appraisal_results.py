@@ -27,6 +27,7 @@ from domain.appraisal_votes import AppraisalVotes
 from domain.errors import Conflict, DomainError, NotAllowed, NotFound
 from domain.periods import Quarter, local_today
 from domain.points import PointsService
+from domain.review import ensure_not_author
 from domain.viewer import Viewer
 from locales.i18n import N_
 from store.models import (
@@ -38,6 +39,7 @@ from store.models import (
     QuarterScore,
 )
 
+REVIEWERS_ONLY = N_("Only the secretary or a committee member with review rights can do this.")
 REMINDER_DAYS = {"d7": timedelta(days=7), "d2": timedelta(days=2)}
 
 
@@ -251,11 +253,23 @@ class AppraisalResults(AppraisalVotes):
     async def decide_unqualified(
         self, viewer: Viewer, person_id: int, *, confirmed: bool, reason: str | None
     ) -> str:
-        """The scoring group's decision (recorded by the secretary, its chair) on a
-        proposed 不合格: confirmed with a reason, or not (then 基本合格). Returns the name."""
-        branch_id = self._secretary(viewer)
+        """The scoring group's decision on a proposed 不合格, recorded by the secretary
+        (its chair) or a committee member with review rights — never by the member
+        concerned: confirmed with a reason, or not (then 基本合格). Returns the name."""
+        if not viewer.is_reviewer or viewer.branch_id is None:
+            raise NotAllowed(REVIEWERS_ONLY)
+        branch_id = viewer.branch_id
         row, info = await self._row(branch_id)
         self._editable(row)
+        await ensure_not_author(
+            self,
+            viewer,
+            person_id,
+            branch_id=branch_id,
+            subject_type="person",
+            subject_id=person_id,
+            msgid=N_("Nobody decides on their own grade: another reviewer records it."),
+        )
         results = {r.person_id: r for r in await self._compute(row, info)}
         result = results.get(person_id)
         if result is None:

@@ -19,7 +19,7 @@ from bot.context import BranchApp, BranchContext
 from bot.runtime import Runtime
 from domain.appraisal_base import AppraisalInfo
 from domain.appraisal_export import NOTE_LABELS, appraisal_workbook
-from domain.appraisal_results import MemberResult, ResultsView
+from domain.appraisal_results import REVIEWERS_ONLY, MemberResult, ResultsView
 from domain.appraisal_rules import SETTING_RANGES, Grade
 from domain.dialogs import Dialog
 from domain.errors import DomainError
@@ -345,10 +345,9 @@ def results_text(t: Gettext, view: ResultsView) -> str:
 
 
 async def _results(update: Update, ctx: BranchContext, cb: Callback) -> None:
+    """The results, for the secretary and committee members with review rights (who
+    may record the group's decisions on 不合格; finalising is the secretary's)."""
     t = ctx.gettext
-    if not ctx.viewer.is_secretary:
-        await answer_callback(update, t("Only the branch secretary can do this."), alert=True)
-        return
     view = await ctx.svc.appraisal.results(ctx.viewer)
     await answer_callback(update)
     rows: list[list[InlineKeyboardButton]] = []
@@ -363,17 +362,19 @@ async def _results(update: Update, ctx: BranchContext, cb: Callback) -> None:
                     button(t("Not confirmed"), Callback(PREFIX, r.person_id, "unq", "no")),
                 ]
             )
-        rows.append([button(t("✅ Finalise the results"), Callback(PREFIX, 0, "final"))])
-    elif view.info.status == "final":
+        if ctx.viewer.is_secretary:
+            rows.append([button(t("✅ Finalise the results"), Callback(PREFIX, 0, "final"))])
+    elif view.info.status == "final" and ctx.viewer.is_secretary:
         rows.append([button(t("📣 Publish (公示)"), Callback(PREFIX, 0, "pub"))])
-    rows.append([button(t("« Back"), Callback(PREFIX, 0, "home"))])
-    await reply(update, ctx, results_text(t, view), keyboard(rows))
+    if ctx.viewer.is_secretary:
+        rows.append([button(t("« Back"), Callback(PREFIX, 0, "home"))])
+    await reply(update, ctx, results_text(t, view), keyboard(rows) if rows else None)
 
 
 async def _unqualified(update: Update, ctx: BranchContext, cb: Callback) -> None:
     t = ctx.gettext
-    if not ctx.viewer.is_secretary:
-        await answer_callback(update, t("Only the branch secretary can do this."), alert=True)
+    if not ctx.viewer.is_reviewer:
+        await answer_callback(update, t(REVIEWERS_ONLY), alert=True)
         return
     if cb.arg == "no":
         name = await ctx.svc.appraisal.decide_unqualified(

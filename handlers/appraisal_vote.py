@@ -110,6 +110,8 @@ async def member_home(ctx: BranchContext) -> tuple[str, InlineKeyboardMarkup | N
         lines.append(t("Only full and probationary members take part in the appraisal."))
     if info.status == "open" and await svc.seat_of(ctx.viewer, info.id) is not None:
         rows.append([button(t("📋 Scoring group"), Callback(PREFIX, 0, "grp"))])
+    if info.status == "open" and ctx.viewer.is_reviewer:
+        rows.append([button(t("📊 Results"), Callback("ap", 0, "res"))])
     return "\n".join(lines), keyboard(rows) if rows else None
 
 

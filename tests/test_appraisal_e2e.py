@@ -10,6 +10,7 @@ self-assessment reminders, 7 and 2 days before the deadline, once each."""
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -121,7 +122,9 @@ async def _self_assess(user: EmulatedUser, grade: str, text: str = "认真履行
     assert saved.text == f"个人自评已完成:自评等次 {ZH[grade]}。"
 
 
-async def _peer_votes(user: EmulatedUser, choose: dict[str, str] | None = None) -> BotMessage:
+async def _peer_votes(
+    user: EmulatedUser, choose: dict[str, str] | None = None, branch: Iterable[str] = ()
+) -> BotMessage:
     """Grade every other member, one screen each; returns the screen (the last one)."""
     await user.send("/appraisal")
     home = await user.wait_reply()
@@ -132,12 +135,13 @@ async def _peer_votes(user: EmulatedUser, choose: dict[str, str] | None = None) 
     seen = []
     for _ in range(total):
         name = target_of(screen)
-        assert name != NAMES[user.id]  # nobody is shown themselves
+        assert name != user.first_name  # nobody is shown themselves
         seen.append(name)
         grade = (choose or {}).get(name) or grade_of(name)
         await user.press(screen, data=data_ending(screen, f":pv:{grade}"))
         await user.wait_edit(screen)
-    assert sorted(seen) == sorted(n for n in NAMES.values() if n != NAMES[user.id])
+    everyone = list(branch) or list(NAMES.values())
+    assert sorted(seen) == sorted(n for n in everyone if n != user.first_name)
     return screen
 
 
@@ -563,3 +567,71 @@ async def test_a_self_assessment_half_entered_survives_a_restart(
             saved = await li.wait_reply()
             assert saved.text == "个人自评已保存。请选择自评等次:"
             assert await bot.scalar("SELECT document_name FROM appraisal_selfs") == "自评.pdf"
+
+
+async def test_nobody_decides_on_their_own_unqualified_grade(
+    tmp_path: Path, template_db: TemplateDatabase
+) -> None:
+    """The secretary proposed 不合格 cannot record the group's decision on themselves; a
+    committee member with review rights records it, and the appraisal can be final."""
+    clock = FrozenClock(START)
+    roster = (
+        "name,status,telegram_id\n王书记,正式党员,1001\n李明,正式党员,1002\n张华,正式党员,1003\n"
+    )
+    async with running_bot(tmp_path, template_db, clock=clock) as bot:
+        branch = await bot.create_branch()
+        await bot.import_roster(branch.join_code, roster)
+        users = {}
+        for uid, name in ((1001, "王书记"), (1002, "李明"), (1003, "张华")):
+            users[uid] = bot.user(uid, name)
+            await users[uid].send("/start")
+            await users[uid].wait_reply()
+        sec, li = users[1001], users[1002]
+        await sec.send("/reviewers")
+        await sec.press(await sec.wait_reply(), "李明")
+        await sec.wait_callback_answer()
+        await sec.send("/appraisal")
+        await sec.press(await sec.wait_reply(), "开启 2026 年度民主评议")
+        await sec.wait_callback_answer()
+        await sec.send("/appraisal set daily 0")  # the appraisal alone decides here
+        await sec.wait_reply()
+        await _self_assess(sec, "unqualified")
+        for uid in (1002, 1003):
+            await _peer_votes(users[uid], {"王书记": "unqualified"}, ["王书记", "李明", "张华"])
+        await bot.settled()
+        sec.skip_pending()
+        await sec.send("/appraisal")
+        await sec.press(await sec.wait_reply(), "评议结果")
+        results = await sec.wait_reply()
+        assert "王书记 — 综合 50.00" in (results.text or "")  # self and peers: 不合格
+        await sec.press(results, "不予确认")
+        assert (
+            await sec.wait_callback_answer()
+        ).text == "任何人不能决定本人的评议等次,由其他审核人记录。"
+        assert (
+            await bot.scalar("SELECT count(*) FROM audit_log WHERE action = 'review.self_denied'")
+            == 1
+        )
+        assert not await bot.scalar("SELECT count(*) FROM appraisal_confirmations")
+        # 李明 (支委 with review rights) records the group's decision.
+        li.skip_pending()
+        await li.send("/appraisal")
+        await li.press(await li.wait_reply(), "评议结果")
+        view = await li.wait_reply()
+        assert "结果定稿" not in " ".join(view.button_texts)  # finalising is the secretary's
+        await li.press(view, "不予确认")
+        await li.wait_callback_answer()
+        await li.wait_edit(view)
+        assert view.text == "已记录:王书记 评定为基本合格。"
+        await sec.press(results, "结果定稿")
+        await sec.wait_callback_answer()
+        await sec.wait_edit(results)
+        await sec.press(results, "✅ 定稿")
+        assert (await sec.wait_callback_answer()).text == "已定稿。"
+        assert (
+            await bot.scalar(
+                "SELECT final_grade FROM appraisal_results r JOIN telegram_accounts a "
+                "ON a.person_id = r.person_id WHERE a.telegram_user_id = 1001"
+            )
+            == "basic"
+        )
