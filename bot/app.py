@@ -38,6 +38,9 @@ from handlers import (
     export,
     fees,
     lang,
+    meetings,
+    meetings_jobs,
+    meetings_minutes,
     membership,
     org,
     org_moves,
@@ -47,6 +50,7 @@ from handlers import (
     quiz,
     reports,
     start,
+    talks,
 )
 from handlers.common import locale_for
 from handlers.dialog import DialogRouter
@@ -81,6 +85,10 @@ FEATURES: Sequence[ModuleType] = (
     org_moves,
     pipeline,
     pipeline_votes,
+    meetings,
+    meetings_minutes,
+    meetings_jobs,
+    talks,
     appraisal,
 )
 FALLBACKS: Sequence[ModuleType] = (dialog, errors)

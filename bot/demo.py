@@ -46,6 +46,8 @@ Commands / 命令:
   personal code, for scripts / 脚本中可用 {join_code} 与 {code:姓名} 代替加入码与个人码
   :dashboard        print a link that opens the Mini App dashboard (as this user) in a
                     browser / 在浏览器中以当前用户身份打开看板
+  :meeting          the secretary schedules a meeting starting in 15 minutes and its
+                    notice (参加 / 请假 / 签到) goes out now / 安排一次会议并立即发通知
   :help             this help
   :quit             leave / 退出
 """
@@ -143,6 +145,8 @@ class Demo:
                 self.print(f" {mark} {key:<13} {u.label}")
         elif line == ":dashboard":
             self.print(self.dashboard_link())
+        elif line == ":meeting":
+            await self.meeting()
         elif line.startswith(":as"):
             self.switch(shlex.split(line)[1:])
         elif line.startswith("#") and line[1:].isdigit():
@@ -184,6 +188,29 @@ class Demo:
             return
         self.current = key
         self.print(f"(now typing as {self.me.label})")
+
+    async def meeting(self) -> None:
+        """One meeting from notice to minutes: scheduled by the secretary 15 minutes
+        ahead (check-in is open), its notice sent at once to the people concerned."""
+        from datetime import datetime, timedelta
+        from zoneinfo import ZoneInfo
+
+        from handlers.meetings_jobs import run_notices
+
+        for u in self.users.values():
+            u.user.started = True
+        when = datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(minutes=15)
+        line = f"/meeting_new 党员大会 {when:%Y-%m-%d %H:%M} 示范党员大会 | 三楼会议室"
+        sec = self.users["sec"]
+        self.print(f"{sec.label} → {line}")
+        await sec.user.send(line)
+        await self.settle()
+        await run_notices(self.app)
+        await self.settle()
+        self.print(
+            "(as a member press 参加 / 请假 / 签到; as sec: 点名, 会议记录, 结束会议 on the "
+            "meeting message / 成员可按 参加、请假、签到；书记可点名、记会议记录、结束会议)"
+        )
 
     async def press(self, number: int) -> None:
         msg = self.last_with_buttons()

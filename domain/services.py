@@ -12,6 +12,10 @@ from domain.dashboard import DashboardService
 from domain.deliveries import DeliveryService
 from domain.dialogs import DialogService
 from domain.fees import FeeService
+from domain.meetings import MeetingService
+from domain.meetings_calendar import CalendarMeetingService
+from domain.meetings_compliance import ComplianceService
+from domain.meetings_minutes import MinutesService
 from domain.membership import MembershipService
 from domain.org_moves import OrgMovesService
 from domain.organisation import OrganisationService
@@ -21,6 +25,7 @@ from domain.points import PointsService
 from domain.quiz import QuizService
 from domain.reminders import RemindersService
 from domain.reports import ReportService
+from domain.talks import TalkService
 
 
 class Services:
@@ -82,6 +87,26 @@ class Services:
     @cached_property
     def pipeline_polls(self) -> PollService:
         return PollService(self.session, self.clock, self.pipeline)
+
+    @cached_property
+    def meetings(self) -> MeetingService:
+        return MeetingService(self.session, self.clock)
+
+    @cached_property
+    def minutes(self) -> MinutesService:
+        return MinutesService(self.session, self.clock)
+
+    @cached_property
+    def meeting_compliance(self) -> ComplianceService:
+        return ComplianceService(self.session, self.clock)
+
+    @cached_property
+    def talks(self) -> TalkService:
+        return TalkService(self.session, self.clock)
+
+    @cached_property
+    def meeting_calendar(self) -> CalendarMeetingService:
+        return CalendarMeetingService(self.session, self.clock)
 
     @cached_property
     def appraisal(self) -> AppraisalService:

@@ -408,7 +408,7 @@ async def _reason_step(update: Update, ctx: BranchContext, dialog: Dialog) -> No
     message = update.effective_message
     text = message.text if message is not None else None
     if not text:
-        await reply(update, ctx, t("Please send the reason as text."))
+        await reply(update, ctx, t("Please send the reason for the grade as text."))
         return
     try:
         name = await ctx.svc.appraisal.decide_unqualified(

@@ -65,6 +65,7 @@ class Database:
         else:
             kwargs["pool_pre_ping"] = True
         self.engine: AsyncEngine = create_async_engine(async_url(url), **kwargs)
+        event.listen(self.engine.sync_engine, "before_cursor_execute", _no_nul, retval=True)
         if self.gate is not None:
             sync_engine = self.engine.sync_engine
             event.listen(sync_engine, "connect", _sqlite_pragmas)
@@ -105,6 +106,30 @@ def _run_alembic(connection: Connection, action: str, revision: str) -> None:
         command.upgrade(cfg, revision)
     else:
         command.downgrade(cfg, revision)
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {k: _without_nul(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_without_nul(v) for v in value)
+    return value
+
+
+def _no_nul(
+    _conn: Any,
+    _cursor: Any,
+    statement: str,
+    parameters: Any,
+    _context: Any,
+    _executemany: bool,
+) -> tuple[str, Any]:
+    """PostgreSQL's text cannot hold NUL (asyncpg refuses the whole statement), and no
+    user text means anything by it: every bound string loses its NULs, on both databases,
+    so a file name or a text with one is stored (without it) instead of failing the update."""
+    return statement, _without_nul(parameters)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -64,6 +64,7 @@ IGNORED_TABLES = {
     "point_quarter_closes",
     "point_quarter_scores",
     "fee_arrears_alerts",
+    "meeting_alerts",
     "quiz_questions",  # the starter bank: large, and only an import adds to it (counted)
     "appraisal_reminders",
 }
@@ -422,6 +423,65 @@ async def build_world(bot: Harness) -> World:
     buttons["pl extend"] = data_of(dossier, "ext", "6")
     buttons["pl adopt"] = data_of(dossier, "adopt")
 
+    # mt: a meeting (notice, a leave request), its record's secretary buttons.
+    for u in (sec, zhang, qian):
+        u.skip_pending()
+    from datetime import timedelta as _td
+    from zoneinfo import ZoneInfo as _Zone
+
+    from handlers.meetings_jobs import run_notices
+
+    soon = (bot.runtime.clock.now() + _td(hours=12)).astimezone(_Zone("Asia/Shanghai"))
+    await sec.send(f"/meeting_new 党课 {soon:%Y-%m-%d %H:%M} 授权测试党课 | 会议室")
+    created = await sec.wait_reply()
+    for action, name in [
+        ("cls", "close"),
+        ("roll", "roll"),
+        ("who", "who"),
+        ("min", "minutes"),
+        ("off", "call off"),
+    ]:
+        buttons[f"mt {name}"] = data_of(created, action)
+    await sec.press(created, data=buttons["mt roll"])
+    await sec.wait_callback_answer()
+    roll = await sec.wait_reply()
+    buttons["mt tick"] = data_of(roll, "tk")
+    await sec.press(created, data=buttons["mt who"])
+    await sec.wait_callback_answer()
+    who = await sec.wait_reply()
+    buttons["mt set"] = data_of(who, "set")
+    buttons["mt minutes save"] = buttons["mt minutes"].replace(":min", ":msave")
+    await sec.send("/meetings")
+    buttons["mt calendar"] = data_of(await sec.wait_reply(), "cal")
+    await run_notices(bot.app)
+    notice = await zhang.wait_reply()
+    await zhang.press(notice, "请假")
+    await zhang.wait_callback_answer()
+    await zhang.wait_reply()
+    await zhang.send("外出学习")
+    await zhang.wait_reply()
+    leave = await sec.wait_reply()
+    while "lok" not in str(leave.buttons):  # the secretary's own notice came first
+        leave = await sec.wait_reply()
+    buttons["mt leave approve"] = data_of(leave, "lok")
+    buttons["mt leave refuse"] = data_of(leave, "lno")
+    for u in (sec, zhang, qian):
+        u.skip_pending()
+
+    # tk: a planned heart-to-heart talk between 张预备 and the secretary.
+    await zhang.send("/talks")
+    talks = await zhang.wait_reply()
+    await zhang.press(talks, "计划谈话")
+    await zhang.wait_callback_answer()
+    partners = await zhang.wait_reply()
+    await zhang.press(partners, "王书记")
+    await zhang.wait_callback_answer()
+    await zhang.wait_reply()
+    await zhang.send(f"{soon + _td(days=2):%Y-%m-%d}")
+    await zhang.wait_reply()
+    await sec.wait_reply()  # told of the plan
+    talk_id = await bot.scalar("SELECT max(id) FROM talks")
+    buttons["tk done"] = Callback("tk", talk_id, "done").pack()
     # ap: the democratic appraisal (opened by the secretary; its control buttons).
     await sec.send("/appraisal")
     appraisal = await sec.wait_reply()
@@ -548,6 +608,18 @@ BUTTONS = [
     "pl poll",
     "pl extend",
     "pl adopt",
+    "mt close",
+    "mt roll",
+    "mt who",
+    "mt minutes",
+    "mt tick",
+    "mt set",
+    "mt minutes save",
+    "mt leave approve",
+    "mt leave refuse",
+    "tk done",
+    "mt calendar",
+    "mt call off",
     "ap open",
     "ap home",
     "ap group",
@@ -701,6 +773,9 @@ COMMANDS = [
     "/notice 测试通知",
     "/pipeline",
     "/export pipeline 2026",
+    "/meeting_new 党员大会 2030-01-05 15:00 越权会议",
+    "/export meetings 2026",
+    "/export talks 2026Q2",
     "/appraisal set daily 60",
     "/appraisal rep 某群众",
     "/export appraisal 2026",
@@ -731,11 +806,27 @@ async def test_secretary_command_refused(world: World, command: str, actor: str)
     assert not world.users[actor].inbox[-1].buttons
 
 
-SECRETARY_ACTIONS = {"rules", "add", "new", "res", "nudge", "list", "month", "pick", "open"}
+SECRETARY_ACTIONS = {
+    "rules",
+    "add",
+    "new",
+    "res",
+    "nudge",
+    "list",
+    "month",
+    "pick",
+    "open",
+    "cls",
+    "roll",
+    "who",
+    "cal",
+    "off",
+}
 
 
 @pytest.mark.parametrize(
-    "command", ["/calendar", "/exam", "/fees", "/start", "/help", "/appraisal"]
+    "command",
+    ["/calendar", "/exam", "/fees", "/start", "/help", "/meetings", "/talks", "/appraisal"],
 )
 async def test_member_views_offer_no_secretary_buttons(world: World, command: str) -> None:
     async def act(user: EmulatedUser) -> tuple[list[str], int]:

@@ -181,3 +181,16 @@ def test_demo_can_be_scripted(tmp_path: Path) -> None:
     assert "/help — 我能为您做什么" in text
     assert "您的账号已绑定到示范党支部" in text
     assert text.rstrip().endswith("bye 再见")
+
+
+def test_demo_shows_a_meeting(tmp_path: Path) -> None:
+    from bot.demo import run_demo
+
+    script = io.StringIO(":meeting\n:as member\n#3\n:as sec\n/meetings\n:quit\n")
+    out = io.StringIO()
+    asyncio.run(run_demo(tmp_path / "demo.sqlite3", stdin=script, stdout=out))
+    text = out.getvalue()
+    assert "会议已安排" in text
+    assert "李明 (正式党员 member, 1002) ← 支部助手" in text and "会议通知" in text
+    assert "签到成功" in text
+    assert "示范党员大会 — /meeting_1" in text

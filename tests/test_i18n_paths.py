@@ -88,6 +88,9 @@ TO_SELF: dict[str, str] = {
     "handlers/common.py:forward_to_reviewers.run": "the correction to the acting member when "
     "no reviewer could be reached (their own language)",
     "handlers/pipeline.py:export_pipeline": "the XLSX and the ZIP export, to whoever asked",
+    "handlers/meetings_jobs.py:export_meetings": "the XLSX register, to whoever asked",
+    "handlers/talks.py:export_talks": "the XLSX talk tables, to whoever asked",
+    "handlers/meetings.py:_files": "a meeting's minutes files, to the member who asked",
     "handlers/appraisal.py:export_appraisal": "the XLSX register, to whoever asked",
 }
 
@@ -124,6 +127,12 @@ COVERED: dict[str, tuple[str, ...]] = {
     "pipeline.notice": ("handlers/pipeline.py:_post_notice",),
     "pipeline.ballot": ("handlers/pipeline.py:_open_poll",),
     "pipeline.reminders": ("handlers/pipeline.py:_remind_branch",),
+    "meetings.notice": ("handlers/meetings_jobs.py:run_notices",),
+    "meetings.leave": ("handlers/meetings.py:_leave_reason", "handlers/meetings.py:_decide"),
+    "meetings.call_off": ("handlers/meetings.py:_call_off",),
+    "meetings.overdue": ("handlers/meetings_jobs.py:run_overdue",),
+    "talks.plan": ("handlers/talks.py:_plan_date",),
+    "talks.reminders": ("handlers/talks.py:run_talk_tasks",),
     "appraisal.publication": ("handlers/appraisal.py:_publish",),
     "appraisal.reminder": ("handlers/appraisal.py:run_reminders",),
 }

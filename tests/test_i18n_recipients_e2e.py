@@ -28,8 +28,10 @@ from domain.pipeline_rules import STEPS
 from emulator import BotMessage, EmulatedUser
 from handlers.appraisal import run_reminders
 from handlers.fees import check_arrears, send_fee_day_notice
+from handlers.meetings_jobs import run_notices, run_overdue
 from handlers.pipeline import _remind_branch
 from handlers.points import run_overdue_digest
+from handlers.talks import run_talk_tasks
 from locales.i18n import EN, SUPPORTED_LOCALES, ZH_HANS, ZH_HANT
 from scheduler.deliveries import drain
 from scheduler.dispatcher import dispatch_due
@@ -675,6 +677,140 @@ async def pipeline_reminders_case(bot: Harness) -> None:
             await _remind_branch(svc, branch_id)
         await drain(bot.app)
         check(await sec.wait_reply(), recipient, f"pipeline digest → {recipient}")
+
+
+async def schedule_meeting(bot: Harness, day: str) -> int:
+    """The secretary schedules a general meeting titled with the branch's name."""
+    sec = bot.user(1001, SECRETARY)
+    await sec.send(f"/meeting_new 党员大会 {day} 10:00 {BRANCH}")
+    await sec.wait_reply()
+    return int(await bot.scalar("SELECT max(id) FROM meetings"))
+
+
+@case("meetings.notice", "meetings.call_off")
+async def meeting_notice_case(bot: Harness) -> None:
+    """The notice (periodic, with its buttons) and the call-off: no sender's language."""
+    people = [bot.user(tid, name) for tid, name in MEMBERS[: len(SUPPORTED_LOCALES)]]
+    for member, locale in zip(people, SUPPORTED_LOCALES, strict=True):
+        await set_locale(bot, member.id, locale)
+    await set_locale(bot, 1001, EN)
+    meeting = await schedule_meeting(bot, "2026-05-16")  # due at once: the day before
+    assert await run_notices(bot.app) > 0
+    for member, locale in zip(people, SUPPORTED_LOCALES, strict=True):
+        notice = await member.wait_reply()
+        assert notice.buttons, "the notice has its buttons"
+        check(notice, locale, f"meetings.notice → {locale}")
+    sec = bot.user(1001, SECRETARY)
+    host = sec.inbox[-1].message_id
+    await sec.press_raw(host, f"mt:{meeting}:off")
+    await sec.wait_callback_answer()
+    for member, locale in zip(people, SUPPORTED_LOCALES, strict=True):
+        check(await member.wait_reply(), locale, f"meetings.call_off → {locale}")
+
+
+@case("meetings.leave")
+async def meeting_leave_case(bot: Harness) -> None:
+    sec = bot.user(1001, SECRETARY)
+    meeting = await schedule_meeting(bot, "2026-05-20")
+    sec.skip_pending()
+    for index, (sender, recipient) in enumerate(PAIRINGS):
+        where = f"{sender} → {recipient}"
+        tid, name = MEMBERS[index]
+        member = bot.user(tid, name)
+        # The member (sender) asks for leave; the secretary (recipient) decides.
+        await set_locale(bot, tid, sender)
+        await set_locale(bot, 1001, recipient)
+        await member.press_raw(member.inbox[-1].message_id, f"mt:{meeting}:lv")
+        await member.wait_callback_answer()
+        await member.wait_reply()
+        await member.send("2026")
+        await member.wait_reply()
+        request = await sec.wait_reply()
+        check(request, recipient, f"meetings.leave request {where}")
+        # The secretary (sender) approves or refuses; the member (recipient) reads it.
+        await set_locale(bot, 1001, sender)
+        await set_locale(bot, tid, recipient)
+        data = request.buttons[0][index % 2].callback_data or ""
+        await sec.press_raw(request.message_id, data)
+        await sec.wait_callback_answer()
+        await sec.wait_reply()
+        check(await member.wait_reply(), recipient, f"meetings.leave decision {where}")
+
+
+@case("meetings.overdue")
+async def meeting_overdue_case(bot: Harness) -> None:
+    """The secretary's overdue alerts, one period's worth in each language."""
+    sec = bot.user(1001, SECRETARY)
+    clock = bot.runtime.clock
+    assert isinstance(clock, FrozenClock)
+    days = [datetime(2026, 5, 26, 2, 0, tzinfo=UTC), datetime(2026, 6, 25, 2, 0, tzinfo=UTC)]
+    days.append(datetime(2026, 7, 27, 2, 0, tzinfo=UTC))
+    for locale, when in zip(SUPPORTED_LOCALES, days, strict=True):
+        await set_locale(bot, 1001, locale)
+        clock.set(when)
+        before = len(sec.inbox)
+        assert await run_overdue(bot.app) > 0
+        for alert in sec.inbox[before:]:
+            check(alert, locale, f"meetings.overdue → {locale}")
+
+
+@case("talks.plan")
+async def talk_plan_case(bot: Harness) -> None:
+    for index, (sender, recipient) in enumerate(PAIRINGS):
+        where = f"{sender} → {recipient}"
+        (tid, name), (other_tid, other_name) = MEMBERS[index], MEMBERS[(index + 5) % 10]
+        member, other = bot.user(tid, name), bot.user(other_tid, other_name)
+        await set_locale(bot, tid, sender)
+        await set_locale(bot, other_tid, recipient)
+        host = member.inbox[-1].message_id
+        await member.press_raw(host, "tk:0:plan:0")
+        await member.wait_callback_answer()
+        await member.wait_reply()
+        await member.press_raw(host, f"tk:{await person_of(bot, other_tid)}:pp")
+        await member.wait_callback_answer()
+        await member.wait_reply()
+        await member.send("2026-05-20")
+        await member.wait_reply()
+        check(await other.wait_reply(), recipient, f"talks.plan {where}")
+
+
+@case("talks.reminders")
+async def talk_reminders_case(bot: Harness) -> None:
+    """Planned talks' reminders to both, and the group leaders' quarter alert."""
+    clock = bot.runtime.clock
+    assert isinstance(clock, FrozenClock)
+    pairs = [(MEMBERS[2 * i], MEMBERS[2 * i + 1]) for i in range(len(SUPPORTED_LOCALES))]
+    persons = [(await person_of(bot, a), await person_of(bot, b)) for (a, _), (b, _) in pairs]
+    async with bot.uow() as svc:
+        for index, (pa, pb) in enumerate(persons):
+            await svc.session.execute(
+                text(
+                    "INSERT INTO talks (branch_id, person_a_id, person_b_id, status, talk_on, "
+                    "created_at) VALUES (:br, :a, :b, 'planned', :day, :now)"
+                ),
+                {"br": bot.branch_id, "a": pa, "b": pb, "day": date(2026, 5, 16), "now": NOW},  # type: ignore[attr-defined]
+            )
+            group = NAMES[3 + index]
+            await svc.session.execute(
+                text("UPDATE memberships SET party_group = :g WHERE person_id IN (:a, :b)"),
+                {"g": group, "a": pa, "b": pb},
+            )
+            await svc.session.execute(
+                text("INSERT INTO talk_group_leaders (person_id, created_at) VALUES (:a, :now)"),
+                {"a": pa, "now": NOW},
+            )
+    for ((a, _an), (b, _bn)), locale in zip(pairs, SUPPORTED_LOCALES, strict=True):
+        await set_locale(bot, a, locale)
+        await set_locale(bot, b, locale)
+    clock.set(datetime(2026, 5, 16, 1, 0, tzinfo=UTC))
+    assert await run_talk_tasks(bot.app) == 2 * len(pairs)
+    for ((a, an), (b, bn)), locale in zip(pairs, SUPPORTED_LOCALES, strict=True):
+        check(await bot.user(a, an).wait_reply(), locale, f"talks.reminder → {locale}")
+        check(await bot.user(b, bn).wait_reply(), locale, f"talks.reminder → {locale}")
+    clock.set(datetime(2026, 6, 25, 1, 0, tzinfo=UTC))
+    assert await run_talk_tasks(bot.app) == len(pairs)
+    for ((a, an), _b), locale in zip(pairs, SUPPORTED_LOCALES, strict=True):
+        check(await bot.user(a, an).wait_reply(), locale, f"talks.group_alert → {locale}")
 
 
 @case("appraisal.publication")

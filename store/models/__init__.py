@@ -31,6 +31,16 @@ from store.models.fees import (
     FeeSubmission,
     FeeSubmissionMonth,
 )
+from store.models.meetings import (
+    GroupLeader,
+    LeadingCadre,
+    Meeting,
+    MeetingAlert,
+    MeetingAttendance,
+    MeetingMinutes,
+    Talk,
+    TalkAlert,
+)
 from store.models.ops import Delivery, DeliveryFile, Lease
 from store.models.org import BranchTransfer, OrgAdmin, OrgNotice, OrgNoticeReceipt, WebAppLogin
 from store.models.pipeline import (
@@ -87,10 +97,16 @@ __all__ = [
     "FeeRegisterEntry",
     "FeeSubmission",
     "FeeSubmissionMonth",
+    "GroupLeader",
     "JoinRequest",
+    "LeadingCadre",
     "Lease",
     "LedgerEntry",
     "LedgerKind",
+    "Meeting",
+    "MeetingAlert",
+    "MeetingAttendance",
+    "MeetingMinutes",
     "Membership",
     "OrgAdmin",
     "OrgNotice",
@@ -121,6 +137,8 @@ __all__ = [
     "ReportComment",
     "ReportNudge",
     "ReviewDigest",
+    "Talk",
+    "TalkAlert",
     "TelegramAccount",
     "ThoughtReport",
     "WebAppLogin",

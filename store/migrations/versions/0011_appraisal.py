@@ -1,7 +1,7 @@
 """democratic appraisal (民主评议党员)
 
 Revision ID: 0011
-Revises: 0013
+Revises: 0010
 Create Date: 2026-12-03 14:00:00
 
 The year's appraisal of a branch: the scoring group (with non-member representatives
@@ -17,7 +17,7 @@ from alembic import op
 
 
 revision: str = '0011'
-down_revision: str | Sequence[str] | None = '0013'
+down_revision: str | Sequence[str] | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
