@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -31,7 +31,11 @@ app.add_typer(questions_app, name="questions")
 org_app = typer.Typer(no_args_is_help=True, help="Organisations (党委/党总支) over branches.")
 app.add_typer(org_app, name="org")
 
+if TYPE_CHECKING:
+    from domain.services import Services
+
 _ = translator(DEFAULT_LOCALE).gettext
+T = TypeVar("T")
 
 
 def _settings() -> Settings:
@@ -124,23 +128,15 @@ def branch_create(
     secretary_name: Annotated[str | None, typer.Option("--secretary-name")] = None,
 ) -> None:
     """Create a branch with its secretary; prints the join code as the last line."""
-    settings = _settings()
-    from domain.errors import DomainError
-
-    async def go() -> tuple[str, str]:
-        async with _runtime(settings) as runtime, runtime.unit_of_work() as svc:
-            info = await svc.membership.create_branch(
-                name, secretary, timezone=timezone, secretary_name=secretary_name
-            )
-            return info.name, info.join_code
-
-    try:
-        branch_name, code = asyncio.run(go())
-    except DomainError as exc:
-        raise _fail(_(exc.msgid).format(**exc.params)) from None
-    typer.echo(_("Branch {name} created. Members join with:").format(name=branch_name))
-    typer.echo(f"/start {code}")
-    typer.echo(code)
+    info = _in_unit_of_work(
+        _settings(),
+        lambda svc: svc.membership.create_branch(
+            name, secretary, timezone=timezone, secretary_name=secretary_name
+        ),
+    )
+    typer.echo(_("Branch {name} created. Members join with:").format(name=info.name))
+    typer.echo(f"/start {info.join_code}")
+    typer.echo(info.join_code)
 
 
 @org_app.command("create")
@@ -158,20 +154,15 @@ def org_create(
 ) -> None:
     """Create an organisation; prints its number as the last line."""
     settings = _settings()
-    from domain.errors import DomainError
-    from domain.organisation import ORG_CREATED, OrgInfo, OrgKind
+    from domain.organisation import ORG_CREATED, OrgKind
 
-    async def go() -> OrgInfo:
-        async with _runtime(settings) as runtime, runtime.unit_of_work() as svc:
-            kind = OrgKind.GENERAL if general else OrgKind.COMMITTEE
-            return await svc.organisation.create(
-                name, admin_telegram_id=admin, kind=kind, parent_id=parent
-            )
-
-    try:
-        info = asyncio.run(go())
-    except DomainError as exc:
-        raise _fail(_(exc.msgid).format(**exc.params)) from None
+    kind = OrgKind.GENERAL if general else OrgKind.COMMITTEE
+    info = _in_unit_of_work(
+        settings,
+        lambda svc: svc.organisation.create(
+            name, admin_telegram_id=admin, kind=kind, parent_id=parent
+        ),
+    )
     typer.echo(_(ORG_CREATED).format(name=info.name, id=info.id))
     typer.echo(str(info.id))
 
@@ -183,17 +174,9 @@ def org_attach(
 ) -> None:
     """Put a branch under an organisation."""
     settings = _settings()
-    from domain.errors import DomainError
     from domain.organisation import BRANCH_ATTACHED
 
-    async def go() -> str:
-        async with _runtime(settings) as runtime, runtime.unit_of_work() as svc:
-            return await svc.organisation.attach(org_id, branch)
-
-    try:
-        branch_name = asyncio.run(go())
-    except DomainError as exc:
-        raise _fail(_(exc.msgid).format(**exc.params)) from None
+    branch_name = _in_unit_of_work(settings, lambda svc: svc.organisation.attach(org_id, branch))
     typer.echo(_(BRANCH_ATTACHED).format(branch=branch_name, id=org_id))
 
 
@@ -204,31 +187,16 @@ def org_admin(
 ) -> None:
     """Name an administrator of an organisation."""
     settings = _settings()
-    from domain.errors import DomainError
     from domain.organisation import ADMIN_ADDED, ADMIN_EXISTED
 
-    async def go() -> bool:
-        async with _runtime(settings) as runtime, runtime.unit_of_work() as svc:
-            return await svc.organisation.add_admin(org_id, telegram_id)
-
-    try:
-        added = asyncio.run(go())
-    except DomainError as exc:
-        raise _fail(_(exc.msgid).format(**exc.params)) from None
+    added = _in_unit_of_work(settings, lambda svc: svc.organisation.add_admin(org_id, telegram_id))
     typer.echo(_(ADMIN_ADDED if added else ADMIN_EXISTED).format(id=telegram_id))
 
 
 @org_app.command("list")
 def org_list() -> None:
     """List organisations: number, kind, parent, name."""
-    settings = _settings()
-    from domain.organisation import OrgInfo
-
-    async def go() -> list[OrgInfo]:
-        async with _runtime(settings) as runtime, runtime.unit_of_work() as svc:
-            return await svc.organisation.list_all()
-
-    for info in asyncio.run(go()):
+    for info in _in_unit_of_work(_settings(), lambda svc: svc.organisation.list_all()):
         typer.echo(f"{info.id}\t{info.kind}\t{info.parent_id or '-'}\t{info.name}")
 
 
@@ -371,6 +339,21 @@ async def _runtime(settings: Settings) -> AsyncIterator[Runtime]:
         yield runtime
     finally:
         await runtime.db.dispose()
+
+
+def _in_unit_of_work(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:
+    """``work`` in one unit of work on the migrated database; a refusal (DomainError) is
+    printed translated and exits with 1."""
+    from domain.errors import DomainError
+
+    async def go() -> T:
+        async with _runtime(settings) as runtime, runtime.unit_of_work() as svc:
+            return await work(svc)
+
+    try:
+        return asyncio.run(go())
+    except DomainError as exc:
+        raise _fail(_(exc.msgid).format(**exc.params)) from None
 
 
 def main() -> None:

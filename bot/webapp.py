@@ -79,6 +79,12 @@ LABELS = {
     "own": N_("My points this year"),
     "open_branch": N_("Open"),
     "empty": N_("Nothing yet."),
+    "meetings": N_("Meetings held / required this quarter"),
+    "meetings_short": N_("Meetings held"),
+    "not_held": N_("Not held"),
+    "talks": N_("Talks with a committee member this year"),
+    "lectured": N_("The secretary gave a Party lecture this year."),
+    "not_lectured": N_("The secretary has not given a Party lecture this year."),
 }
 
 

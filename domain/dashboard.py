@@ -7,12 +7,15 @@ Returns plain JSON-ready dicts (the web server serialises them as they are)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from domain import meetings_rules
 from domain.base import Service
 from domain.errors import NotAllowed, NotFound
 from domain.fee_rules import Month
+from domain.org_life import LifeFigures, life_figures
 from domain.organisation import FLAG_LABELS, branch_lens, sort_rows
 from domain.periods import Quarter
 from domain.viewer import Viewer
@@ -34,6 +37,32 @@ OTHER_BRANCH = N_("You may not see this branch.")
 
 def _num(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
+
+
+def _life(life: LifeFigures | None, t: Callable[[str], str]) -> dict[str, Any] | None:
+    """Meetings compliance of a quarter (per kind: held of due) and the year's talks."""
+    if life is None:
+        return None
+    return {
+        "year": life.year,
+        "held": life.held,
+        "due": life.due,
+        "rate": life.rate,
+        "missed": [f"{key} {t(meetings_rules.KIND_LABELS[kind])}" for kind, key in life.missed],
+        "kinds": [
+            {
+                "kind": k.kind,
+                "label": t(meetings_rules.KIND_LABELS[k.kind]),
+                "held": k.held,
+                "due": k.due,
+                "missed": list(k.missed),
+            }
+            for k in life.kinds
+        ],
+        "lectured": life.lectured,
+        "talk_people": life.talk_people,
+        "talk_uncovered": life.talk_uncovered,
+    }
 
 
 def _months_back(month: Month, count: int) -> list[Month]:
@@ -76,6 +105,7 @@ class DashboardService(Service):
                     "fee_rate": r.fee_rate,
                     "reports_owed": r.reports_owed,
                     "exam_rate": r.exam_rate,
+                    "meetings": _life(r.life, t),
                     "flags": [t(FLAG_LABELS[f]) for f in r.flags],
                 }
                 for r in rows
@@ -101,7 +131,7 @@ class DashboardService(Service):
                     request="dashboard",
                 )
                 raise NotFound(OTHER_BRANCH)
-            result["branch"] = await self._branch(branch, viewer)
+            result["branch"] = await self._branch(branch, viewer, t)
         if viewer.is_member and viewer.status is not None and viewer.status.is_party_member:
             overview = await svc.points.overview(viewer, recent=0)
             result["own"] = {
@@ -112,7 +142,9 @@ class DashboardService(Service):
             }
         return result
 
-    async def _branch(self, branch: Branch, viewer: Viewer) -> dict[str, Any]:
+    async def _branch(
+        self, branch: Branch, viewer: Viewer, t: Callable[[str], str]
+    ) -> dict[str, Any]:
         svc = self.services
         lens = branch_lens(branch, viewer)
         current = Quarter.of(await svc.points.today(branch.id))
@@ -156,6 +188,7 @@ class DashboardService(Service):
             )
         reports = await svc.reports.overview(lens)
         ledger = await svc.points.quarter_ledger(lens, current)
+        life = await life_figures(svc, lens, current)
         return {
             "id": branch.id,
             "name": branch.name,
@@ -169,6 +202,7 @@ class DashboardService(Service):
                 "owed": len(reports.owed),
                 "overdue": sum(1 for r in reports.owed if r.overdue),
             },
+            "meetings": _life(life, t),
             "ledger": [
                 {
                     "date": e.occurred_on.isoformat(),

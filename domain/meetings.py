@@ -16,11 +16,11 @@ from sqlalchemy import select, update
 from domain import meetings_rules as rules
 from domain.base import Service
 from domain.errors import Conflict, NotAllowed, NotFound
-from domain.membership import ROSTER_HOOKS, MembershipService
+from domain.meetings_access import member_branch, secretary_branch
 from domain.points import PointsService
 from domain.review import ensure_not_author
 from domain.roles import PersonStatus, Role
-from domain.roster import RosterRow, register_column
+from domain.roster_flags import register_flag_column
 from domain.viewer import Viewer
 from locales.i18n import N_
 from store import repositories as repo
@@ -29,7 +29,6 @@ from store.models import (
     LeadingCadre,
     Meeting,
     MeetingAttendance,
-    Membership,
     Person,
     TelegramAccount,
 )
@@ -138,59 +137,19 @@ class Alert:
     telegram_user_id: int
 
 
-def _parse_flag(text: str) -> bool:
-    value = text.strip().lower()
-    if value in ("是", "y", "yes", "1", "true", "√", "✓"):
-        return True
-    if value in ("否", "n", "no", "0", "false", ""):
-        return False
-    raise ValueError(N_("Line {line}: leading cadre “{value}” must be 是 or 否."))
-
-
-register_column(
-    "leading_cadre", ("leading cadre", "领导干部", "党员领导干部", "領導幹部"), _parse_flag
+register_flag_column(
+    "leading_cadre",
+    ("leading cadre", "领导干部", "党员领导干部", "領導幹部"),
+    LeadingCadre,
+    action="meeting.cadre",
+    error=N_("Line {line}: leading cadre “{value}” must be 是 or 否."),
 )
-
-
-async def _roster_hook(
-    service: MembershipService, person: Person, membership: Membership, row: RosterRow
-) -> None:
-    flag: bool | None = row.extra.get("leading_cadre")
-    if flag is None:
-        return
-    existing = await service.session.get(LeadingCadre, person.id)
-    if flag and existing is None:
-        service.session.add(LeadingCadre(person_id=person.id, created_at=service.clock.now()))
-    elif not flag and existing is not None:
-        await service.session.delete(existing)
-    else:
-        return
-    await service.audit(
-        "meeting.cadre",
-        branch_id=membership.branch_id,
-        subject_type="person",
-        subject_id=person.id,
-        leading_cadre=flag,
-    )
-
-
-if _roster_hook not in ROSTER_HOOKS:
-    ROSTER_HOOKS.append(_roster_hook)
 
 
 class MeetingService(Service):
     # -- helpers ----------------------------------------------------------------------
-    @staticmethod
-    def _member(viewer: Viewer) -> int:
-        if not viewer.is_member or viewer.branch_id is None:
-            raise NotAllowed(N_("Only members of a branch can do this."))
-        return viewer.branch_id
-
-    @staticmethod
-    def _secretary(viewer: Viewer) -> int:
-        if not viewer.is_secretary or viewer.branch_id is None:
-            raise NotAllowed(N_("Only the branch secretary can do this."))
-        return viewer.branch_id
+    _member = staticmethod(member_branch)
+    _secretary = staticmethod(secretary_branch)
 
     async def _branch(self, branch_id: int) -> Branch:
         branch = await self.session.get(Branch, branch_id)

@@ -14,12 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from domain import meetings_rules as rules
-from domain.errors import NotAllowed
 from domain.meetings import Alert, AttendeeInfo, MeetingInfo, MeetingService, PeriodStatus
+from domain.meetings_access import reviewer_branch
 from domain.periods import local_today
 from domain.roles import Role
 from domain.viewer import Viewer
-from locales.i18n import N_
 from store import repositories as repo
 from store.models import Branch, Meeting, MeetingAlert, MeetingMinutes
 
@@ -123,11 +122,7 @@ class ComplianceService(MeetingService):
         """The year's meetings for the register (组织生活记录本): each with its
         attendance and latest minutes, and the branch's members (the matrix columns).
         The secretary and reviewers only."""
-        if not viewer.is_reviewer or viewer.branch_id is None:
-            raise NotAllowed(
-                N_("Only the secretary or a committee member with review rights can do this.")
-            )
-        branch = await self._branch(viewer.branch_id)
+        branch = await self._branch(reviewer_branch(viewer))
         zone = ZoneInfo(branch.timezone)
         meetings = (
             await self.session.scalars(

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 
+from domain import meetings_rules, sheets
 from domain.organisation import FLAG_LABELS, BranchOversight
 from locales.i18n import N_
 
@@ -36,6 +37,12 @@ COLUMNS = (
     N_("Latest exam"),
     N_("Exam passed"),
     N_("Exam takers"),
+    N_("Meetings held"),
+    N_("Meetings due"),
+    N_("Meetings not held"),
+    N_("Secretary's lecture"),
+    N_("Talks: people covered"),
+    N_("Talks: people without"),
     N_("Flags"),
 )
 
@@ -44,12 +51,19 @@ def oversight_workbook(rows: Sequence[BranchOversight], t: Callable[[str], str])
     wb = Workbook()
     sheet = wb.active
     sheet.title = t("Oversight")
-    sheet.append([t(c) for c in COLUMNS])
+    sheets.row(sheet, [t(c) for c in COLUMNS])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     red = PatternFill("solid", fgColor="FFC7CE")
     for r in rows:
-        sheet.append(
+        life = r.life
+        missed = (
+            "、".join(f"{key} {t(meetings_rules.KIND_LABELS[kind])}" for kind, key in life.missed)
+            if life
+            else ""
+        )
+        sheets.row(
+            sheet,
             [
                 r.branch_id,
                 r.name,
@@ -74,8 +88,14 @@ def oversight_workbook(rows: Sequence[BranchOversight], t: Callable[[str], str])
                 r.exam_title or "",
                 r.exam_passed,
                 r.exam_total,
+                life.held if life else None,
+                life.due if life else None,
+                missed,
+                (t("yes") if life.lectured else t("no")) if life else "",
+                life.talk_people - life.talk_uncovered if life else None,
+                life.talk_uncovered if life else None,
                 "; ".join(t(FLAG_LABELS[f]) for f in r.flags),
-            ]
+            ],
         )
         if r.flags:
             for cell in sheet[sheet.max_row]:

@@ -4,9 +4,10 @@ branches created and secretaries named from above, and the oversight of every br
 
 An organisation administrator sees every branch below their organisations. The
 figures of the oversight are the branches' own views (``PointsService.member_scores``,
-``FeeService.month_summary``, ``ReportService.overview``, ``QuizService`` results), read
-through a *branch lens*: a read-only secretary's viewer of that branch, so the numbers
-an administrator sees equal the ones the secretary sees."""
+``FeeService.month_summary``, ``ReportService.overview``, ``QuizService`` results, the
+meetings' ``ComplianceService.compliance`` and ``TalkService.coverage`` through
+``domain.org_life``), read through a *branch lens*: a read-only secretary's viewer of
+that branch, so the numbers an administrator sees equal the ones the secretary sees."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from domain.base import Service
 from domain.clock import Clock
 from domain.errors import Conflict, DomainError, NotAllowed, NotFound
 from domain.fee_rules import Month
+from domain.org_life import LifeFigures, life_figures
 from domain.periods import Quarter
 from domain.points_rules import WARNING_THRESHOLD
 from domain.roles import PersonStatus, Role
@@ -85,6 +87,7 @@ class Flag(enum.StrEnum):
     ARREARS_6 = "arrears_6"  # six months unpaid: treated as leaving the Party
     REPORTS_OVERDUE = "reports_overdue"
     EXAM_FAILED = "exam_failed"
+    MEETINGS_MISSED = "meetings_missed"  # a period over with its required meeting not held
 
 
 FLAG_LABELS = {
@@ -93,6 +96,7 @@ FLAG_LABELS = {
     Flag.ARREARS_6: N_("fees unpaid for 6 months"),
     Flag.REPORTS_OVERDUE: N_("thought reports overdue"),
     Flag.EXAM_FAILED: N_("exam pass rate below 60%"),
+    Flag.MEETINGS_MISSED: N_("required meetings not held"),
 }
 
 
@@ -123,6 +127,8 @@ class BranchOversight:
     exam_title: str | None
     exam_passed: int
     exam_total: int
+    #: Organisational life (meetings compliance, talks) of the quarter; None: not read.
+    life: LifeFigures | None = None
     flags: tuple[Flag, ...] = field(default_factory=tuple)
 
     @property
@@ -142,6 +148,7 @@ SORT_KEYS: dict[str, str] = {
     "fees": N_("fees"),
     "reports": N_("reports"),
     "exams": N_("exams"),
+    "meetings": N_("meetings"),
 }
 
 
@@ -157,6 +164,10 @@ def sort_rows(rows: list[BranchOversight], key: str) -> list[BranchOversight]:
             return (-r.reports_overdue, -r.reports_owed, r.name)
         if key == "exams":
             return (r.exam_rate if r.exam_rate is not None else 101, r.name)
+        if key == "meetings":
+            missed = len(r.life.missed) if r.life else 0
+            rate = r.life.rate if r.life and r.life.rate is not None else 101
+            return (-missed, rate, r.name)
         return (-len(r.flags), r.name, r.branch_id)
 
     return sorted(rows, key=order)
@@ -319,6 +330,27 @@ class OrganisationService(Service):
             seen.add(current)
             todo.extend(children.get(current, []))
         return seen
+
+    async def admins_of_branch(self, branch_id: int) -> tuple[str, list[int]]:
+        """The branch's name and the Telegram ids of the administrators of its
+        organisation and of every organisation above it (the alerts from below)."""
+        branch = await self.session.get(Branch, branch_id)
+        if branch is None or branch.organisation_id is None:
+            return (branch.name if branch else "", [])
+        parents = dict(
+            (await self.session.execute(select(Organisation.id, Organisation.parent_id))).all()
+        )
+        chain: list[int] = []
+        current: int | None = branch.organisation_id
+        while current is not None and current not in chain:
+            chain.append(current)
+            current = parents.get(current)
+        ids = await self.session.scalars(
+            select(OrgAdmin.telegram_user_id)
+            .where(OrgAdmin.organisation_id.in_(chain))
+            .order_by(OrgAdmin.telegram_user_id)
+        )
+        return branch.name, list(dict.fromkeys(ids.all()))
 
     async def require_admin(self, viewer: Viewer) -> set[int]:
         scope = await self.scope(viewer)
@@ -570,6 +602,7 @@ class OrganisationService(Service):
             exam_title=exam_title,
             exam_passed=exam_passed,
             exam_total=exam_total,
+            life=await life_figures(svc, lens, quarter),
         )
         return replace(row, flags=flags_of(row))
 
@@ -586,4 +619,6 @@ def flags_of(row: BranchOversight) -> tuple[Flag, ...]:
         flags.append(Flag.REPORTS_OVERDUE)
     if row.exam_rate is not None and row.exam_rate < 60:
         flags.append(Flag.EXAM_FAILED)
+    if row.life is not None and row.life.missed:
+        flags.append(Flag.MEETINGS_MISSED)
     return tuple(flags)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -16,17 +17,16 @@ from sqlalchemy.exc import IntegrityError
 from domain import talks_rules as rules
 from domain.base import Service
 from domain.errors import Conflict, NotAllowed, NotFound
-from domain.membership import ROSTER_HOOKS, MembershipService
+from domain.meetings_access import member_branch, reviewer_branch
 from domain.periods import Quarter, local_today
 from domain.roles import Role
-from domain.roster import RosterRow, register_column
+from domain.roster_flags import register_flag_column
 from domain.viewer import Viewer
 from locales.i18n import N_
 from store import repositories as repo
 from store.models import (
     Branch,
     GroupLeader,
-    Membership,
     Person,
     Talk,
     TalkAlert,
@@ -70,58 +70,19 @@ class GroupAlert:
     telegram_user_ids: list[int]
 
 
-def _parse_leader(text: str) -> bool:
-    value = text.strip().lower()
-    if value in ("是", "y", "yes", "1", "true", "√", "✓", "组长", "党小组长"):
-        return True
-    if value in ("否", "n", "no", "0", "false", ""):
-        return False
-    raise ValueError(N_("Line {line}: group leader “{value}” must be 是 or 否."))
-
-
-register_column("group_leader", ("group leader", "党小组长", "小组长", "黨小組長"), _parse_leader)
-
-
-async def _roster_hook(
-    service: MembershipService, person: Person, membership: Membership, row: RosterRow
-) -> None:
-    flag: bool | None = row.extra.get("group_leader")
-    if flag is None:
-        return
-    existing = await service.session.get(GroupLeader, person.id)
-    if flag and existing is None:
-        service.session.add(GroupLeader(person_id=person.id, created_at=service.clock.now()))
-    elif not flag and existing is not None:
-        await service.session.delete(existing)
-    else:
-        return
-    await service.audit(
-        "talk.group_leader",
-        branch_id=membership.branch_id,
-        subject_type="person",
-        subject_id=person.id,
-        group_leader=flag,
-    )
-
-
-if _roster_hook not in ROSTER_HOOKS:
-    ROSTER_HOOKS.append(_roster_hook)
+register_flag_column(
+    "group_leader",
+    ("group leader", "党小组长", "小组长", "黨小組長"),
+    GroupLeader,
+    action="talk.group_leader",
+    error=N_("Line {line}: group leader “{value}” must be 是 or 否."),
+    more_yes=("组长", "党小组长"),
+)
 
 
 class TalkService(Service):
-    @staticmethod
-    def _member(viewer: Viewer) -> int:
-        if not viewer.is_member or viewer.branch_id is None:
-            raise NotAllowed(N_("Only members of a branch can do this."))
-        return viewer.branch_id
-
-    @staticmethod
-    def _reviewer(viewer: Viewer) -> int:
-        if not viewer.is_reviewer or viewer.branch_id is None:
-            raise NotAllowed(
-                N_("Only the secretary or a committee member with review rights can do this.")
-            )
-        return viewer.branch_id
+    _member = staticmethod(member_branch)
+    _reviewer = staticmethod(reviewer_branch)
 
     async def today(self, branch_id: int) -> date:
         branch = await self.session.get(Branch, branch_id)
@@ -184,29 +145,16 @@ class TalkService(Service):
             raise Conflict(
                 N_("The summary is too long (at most {n} characters)."), n=rules.MAX_SUMMARY
             )
-        assert viewer.person_id is not None
-        talk = Talk(
-            branch_id=branch_id,
-            person_a_id=viewer.person_id,
-            person_b_id=person_id,
+        return await self._add(
+            viewer,
+            branch_id,
+            person_id,
+            day,
+            "talk.record",
             status="held",
-            talk_on=day,
             summary=summary,
-            created_by_person_id=viewer.person_id,
-            created_at=self.clock.now(),
             held_at=self.clock.now(),
         )
-        self.session.add(talk)
-        await self.session.flush()
-        await self.audit(
-            "talk.record",
-            actor=viewer,
-            subject_type="talk",
-            subject_id=talk.id,
-            person=person_id,
-            day=day.isoformat(),
-        )
-        return (await self._infos([talk]))[0]
 
     async def plan(self, viewer: Viewer, person_id: int, day: date) -> TalkInfo:
         branch_id = self._member(viewer)
@@ -216,20 +164,32 @@ class TalkService(Service):
             raise Conflict(N_("A planned talk cannot be in the past."))
         if day.year > today.year + 1:
             raise Conflict(N_("This date is too far ahead."))
+        return await self._add(viewer, branch_id, person_id, day, "talk.plan", status="planned")
+
+    async def _add(
+        self,
+        viewer: Viewer,
+        branch_id: int,
+        person_id: int,
+        day: date,
+        action: str,
+        **fields: Any,
+    ) -> TalkInfo:
+        """A talk of the viewer with ``person_id`` on ``day`` (held or planned), audited."""
         assert viewer.person_id is not None
         talk = Talk(
             branch_id=branch_id,
             person_a_id=viewer.person_id,
             person_b_id=person_id,
-            status="planned",
             talk_on=day,
             created_by_person_id=viewer.person_id,
             created_at=self.clock.now(),
+            **fields,
         )
         self.session.add(talk)
         await self.session.flush()
         await self.audit(
-            "talk.plan",
+            action,
             actor=viewer,
             subject_type="talk",
             subject_id=talk.id,

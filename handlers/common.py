@@ -114,6 +114,12 @@ def button_router(
     return on_button
 
 
+def message_text(update: Update) -> str:
+    """The text of the update's message ("" for none, or a message without text)."""
+    message = update.effective_message
+    return (message.text or "") if message is not None else ""
+
+
 def render_error(ctx: BranchContext, error: DomainError) -> str:
     """The refusal in the viewer's language. Not allowed, or naming something that is
     not there (a forged or stale id): audited."""
@@ -221,6 +227,15 @@ def forward_to_reviewers(
             await send_html(ctx, viewer.telegram_user_id, ctx.gettext(UNREACHED))
 
     ctx.after_commit(run)
+
+
+async def send_file(
+    update: Update, ctx: BranchContext, data: bytes, filename: str, caption: str
+) -> None:
+    """An export (XLSX, ZIP) as a document in the chat the update came from."""
+    chat = update.effective_chat
+    assert chat is not None
+    await ctx.bot.send_document(chat.id, data, filename=filename, caption=caption)
 
 
 def caption(text: str) -> str:

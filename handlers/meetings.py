@@ -35,6 +35,7 @@ from handlers.common import (
     button_router,
     esc,
     keyboard,
+    message_text,
     notify,
     paged_rows,
     queue_broadcast,
@@ -245,9 +246,7 @@ async def new_command(update: Update, ctx: BranchContext) -> None:
     if not ctx.viewer.is_secretary:
         await reply(update, ctx, _("Only the branch secretary can do this."))
         return
-    message = update.effective_message
-    text = (message.text or "") if message is not None else ""
-    spec = text.partition(" ")[2].strip()
+    spec = message_text(update).partition(" ")[2].strip()
     if not spec:
         await reply(update, ctx, _(NEW_HELP))
         return
@@ -356,8 +355,7 @@ def compliance_text(t: Gettext, year: int, statuses: list[PeriodStatus], lecture
 
 async def meeting_command(update: Update, ctx: BranchContext) -> None:
     _ = ctx.gettext
-    message = update.effective_message
-    arg = ((message.text or "") if message is not None else "").partition(" ")[2].strip()
+    arg = message_text(update).partition(" ")[2].strip()
     if not arg.isascii() or not arg.isdigit() or len(arg) > 18:
         await reply(
             update, ctx, _("Send /meeting followed by the meeting's number, e.g. /meeting 3.")
@@ -367,8 +365,7 @@ async def meeting_command(update: Update, ctx: BranchContext) -> None:
 
 
 async def meeting_link(update: Update, ctx: BranchContext) -> None:
-    message = update.effective_message
-    match = MEETING_LINK.match((message.text or "") if message is not None else "")
+    match = MEETING_LINK.match(message_text(update))
     if match is not None:
         await show_record(update, ctx, int(match[1]))
 
@@ -431,8 +428,7 @@ async def _leave(update: Update, ctx: BranchContext, cb: Callback) -> None:
 
 async def _leave_reason(update: Update, ctx: BranchContext, dialog: Dialog) -> None:
     _ = ctx.gettext
-    message = update.effective_message
-    text = (message.text or "") if message is not None else ""
+    text = message_text(update)
     if not text.strip():
         await reply(update, ctx, _("Please send the reason as text."))
         return

@@ -1,5 +1,6 @@
 """Organisational life's exports and periodic tasks: ``/export meetings YEAR`` (the
-register), the notices (every minute) and the secretary's overdue alerts (hourly)."""
+register), the notices (every minute) and the secretary's overdue alerts (hourly), which
+also reach the organisation's administrators above the branch."""
 
 # i18n-domain: meetings
 
@@ -24,6 +25,7 @@ from handlers.common import (
     queue_broadcast,
     render_error,
     reply,
+    send_file,
 )
 from handlers.meetings import kind_label, notice_broadcast, notice_markup
 from handlers.registry import Registry
@@ -60,11 +62,7 @@ async def export_meetings(update: Update, ctx: BranchContext, args: list[str]) -
         await reply(update, ctx, render_error(ctx, exc))
         return
     data = meetings_workbook(year, rows, people, _)
-    chat = update.effective_chat
-    assert chat is not None
-    await ctx.bot.send_document(
-        chat.id, data, filename=f"meetings-{year}.xlsx", caption=year_title(_, year)
-    )
+    await send_file(update, ctx, data, f"meetings-{year}.xlsx", year_title(_, year))
 
 
 # ---------------------------------------------------------------------------- periodic
@@ -105,17 +103,48 @@ def overdue_render(alert: Alert) -> BroadcastRender:
     return render
 
 
+def admin_overdue_render(branch: str, alert: Alert) -> BroadcastRender:
+    """The same alert for the administrators above the branch, naming the branch."""
+
+    def render(r: Reader, _telegram_id: int) -> list[tuple[str, int | None]]:
+        t = r.gettext
+        text = t(
+            "⏰ {branch} · {period}: no {kind} has been held yet, and the period ends on {end}."
+        ).format(
+            branch=esc(branch),
+            period=alert.period.key,
+            kind=esc(kind_label(t, alert.kind)),
+            end=r.date(alert.period.end),
+        )
+        return [(text, None)]
+
+    return render
+
+
 async def run_overdue(app: Any) -> int:
     """Alert secretaries, once per kind and period, of a meeting not held as its period
-    is about to end."""
+    is about to end; and the organisation's administrators above the branch (once too:
+    with the same alerts, recorded once per branch, kind and period)."""
     runtime: Runtime = app.bot_data["runtime"]
     sent = 0
     async with runtime.unit_of_work() as svc:
         branches = await svc.meeting_compliance.branch_ids()
     for branch_id in branches:
         async with runtime.unit_of_work() as svc:
-            for alert in await svc.meeting_compliance.due_alerts(branch_id):
+            alerts = await svc.meeting_compliance.due_alerts(branch_id)
+            for alert in alerts:
                 sent += await queue_broadcast(svc, [alert.telegram_user_id], overdue_render(alert))
+            if not alerts:
+                continue
+            name, admins = await svc.organisation.admins_of_branch(branch_id)
+            secretaries = {a.telegram_user_id for a in alerts}
+            admins = [tid for tid in admins if tid not in secretaries]
+            if not admins:
+                continue
+            periods = list(dict.fromkeys((a.kind, a.period) for a in alerts))
+            for kind, period in periods:
+                alert = Alert(branch_id, kind, period, 0)
+                sent += await queue_broadcast(svc, admins, admin_overdue_render(name, alert))
     if sent:
         await drain(app)
     return sent

@@ -10,8 +10,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, WebAppI
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BranchApp, BranchContext
+from domain import meetings_rules
 from domain.errors import DomainError, NotAllowed
 from domain.org_export import oversight_workbook
+from domain.org_life import LifeFigures
 from domain.organisation import (
     ADMIN_ADDED,
     ADMIN_EXISTED,
@@ -119,9 +121,34 @@ def _figures(row: BranchOversight, _: Gettext) -> str:
         )
     else:
         lines.append(_("Exams: none held yet"))
+    if row.life is not None:
+        lines += life_lines(row.quarter, row.life, _)
     if row.flags:
         lines.append("🔴 " + ", ".join(_(FLAG_LABELS[f]) for f in row.flags))
     return "\n".join(lines)
+
+
+def missed_text(life: LifeFigures, _: Gettext) -> str:
+    """The periods missed, e.g. ``2026-10 支委会、2026Q3 党员大会``."""
+    return "、".join(f"{key} {_(meetings_rules.KIND_LABELS[kind])}" for kind, key in life.missed)
+
+
+def life_lines(quarter: str, life: LifeFigures, _: Gettext) -> list[str]:
+    meetings = _("Meetings {quarter}: {held}/{due} required held").format(
+        quarter=quarter, held=life.held, due=life.due
+    )
+    if life.missed:
+        meetings += _("; not held: {periods}").format(periods=esc(missed_text(life, _)))
+    lecture = _("lecture given") if life.lectured else _("no secretary's lecture yet")
+    talks = _(
+        "Talks {year}: {covered}/{people} had a talk with a committee member; {lecture}"
+    ).format(
+        year=life.year,
+        covered=life.talk_people - life.talk_uncovered,
+        people=life.talk_people,
+        lecture=lecture,
+    )
+    return [meetings, talks]
 
 
 def render_oversight(

@@ -44,6 +44,7 @@ from handlers.common import (
     queue_broadcast,
     render_error,
     reply,
+    send_file,
 )
 from handlers.dialog import DialogRouter
 from handlers.pipeline_views import (
@@ -410,13 +411,12 @@ async def export_pipeline(update: Update, ctx: BranchContext, args: list[str]) -
     await ctx.svc.pipeline.audit(
         "pipeline.export", actor=ctx.viewer, subject_type="year", subject_id=year
     )
-    chat = update.effective_chat
-    assert chat is not None
-    await ctx.bot.send_document(
-        chat.id,
+    await send_file(
+        update,
+        ctx,
         data,
-        filename=f"pipeline-{year}.xlsx",
-        caption=_("Admission files and the register of {year}.").format(year=year),
+        f"pipeline-{year}.xlsx",
+        _("Admission files and the register of {year}.").format(year=year),
     )
     files: list[tuple[str, bytes]] = []
     missing = 0
@@ -435,11 +435,12 @@ async def export_pipeline(update: Update, ctx: BranchContext, args: list[str]) -
                 )
             )
     if files:
-        await ctx.bot.send_document(
-            chat.id,
+        await send_file(
+            update,
+            ctx,
             documents_zip(files),
-            filename=f"pipeline-documents-{year}.zip",
-            caption=_("The documents of the admission files ({n}).").format(n=len(files)),
+            f"pipeline-documents-{year}.zip",
+            _("The documents of the admission files ({n}).").format(n=len(files)),
         )
     if missing:
         await reply(

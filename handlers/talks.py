@@ -32,11 +32,13 @@ from handlers.common import (
     button_router,
     esc,
     keyboard,
+    message_text,
     notify,
     paged_rows,
     queue_broadcast,
     render_error,
     reply,
+    send_file,
 )
 from handlers.dialog import DialogRouter
 from handlers.registry import Registry
@@ -192,16 +194,11 @@ ACTIONS = {
 
 
 # ------------------------------------------------------------------------- dialogs
-def _text(update: Update) -> str:
-    message = update.effective_message
-    return (message.text or "") if message is not None else ""
-
-
 async def _day(update: Update, ctx: BranchContext) -> Any:
     assert ctx.viewer.branch_timezone is not None
     today = local_today(ctx.svc.clock.now(), ctx.viewer.branch_timezone)
     try:
-        return rules.parse_day(_text(update), today)
+        return rules.parse_day(message_text(update), today)
     except ValueError:
         await reply(update, ctx, ctx.gettext("Please send 今天 or a date like 2026-06-03."))
         return None
@@ -236,7 +233,7 @@ async def _record_summary(update: Update, ctx: BranchContext, dialog: Dialog) ->
         return
     try:
         talk = await ctx.svc.talks.record(
-            ctx.viewer, int(dialog.data.get("p", 0)), day, _text(update)
+            ctx.viewer, int(dialog.data.get("p", 0)), day, message_text(update)
         )
     except DomainError as exc:
         await reply(update, ctx, render_error(ctx, exc))
@@ -286,7 +283,9 @@ async def _plan_date(update: Update, ctx: BranchContext, dialog: Dialog) -> None
 async def _done_summary(update: Update, ctx: BranchContext, dialog: Dialog) -> None:
     _ = ctx.gettext
     try:
-        talk = await ctx.svc.talks.complete(ctx.viewer, int(dialog.data.get("t", 0)), _text(update))
+        talk = await ctx.svc.talks.complete(
+            ctx.viewer, int(dialog.data.get("t", 0)), message_text(update)
+        )
     except DomainError as exc:
         await reply(update, ctx, render_error(ctx, exc))
         if "summary" not in exc.msgid:
@@ -321,13 +320,12 @@ async def export_talks(update: Update, ctx: BranchContext, args: list[str]) -> N
     except DomainError as exc:
         await reply(update, ctx, render_error(ctx, exc))
         return
-    chat = update.effective_chat
-    assert chat is not None
-    await ctx.bot.send_document(
-        chat.id,
+    await send_file(
+        update,
+        ctx,
         talks_workbook(quarter.key, tables, _),
-        filename=f"talks-{quarter.key}.xlsx",
-        caption=_("Talk record tables {quarter}").format(quarter=quarter.key),
+        f"talks-{quarter.key}.xlsx",
+        _("Talk record tables {quarter}").format(quarter=quarter.key),
     )
 
 

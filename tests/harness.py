@@ -72,6 +72,22 @@ class Harness:
         async with self.uow() as svc:
             return await svc.membership.import_roster(join_code, rows)
 
+    async def branch_with_roster(
+        self, roster: str, names: dict[int, str]
+    ) -> tuple[BranchInfo, dict[int, EmulatedUser]]:
+        """A branch (secretary 1001 王书记) with ``roster`` imported, and the users
+        ``names`` (telegram id: first name) as if each had pressed /start: their accounts
+        count as started, so notices reach them."""
+        branch = await self.create_branch()
+        await self.import_roster(branch.join_code, roster)
+        users = {uid: self.user(uid, name) for uid, name in names.items()}
+        for user in users.values():
+            user.started = True
+        async with self.runtime.db.session() as session:
+            await session.execute(text("UPDATE telegram_accounts SET started_at = created_at"))
+            await session.commit()
+        return branch, users
+
     async def settled(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Wait until every update sent so far has committed (or rolled back and been
         recorded as an error). A handler's replies go out *before* its transaction

@@ -512,6 +512,8 @@ async def build_world(bot: Harness) -> World:
     buttons["ap not unqualified"] = Callback("ap", li_person, "unq", "no").pack()
     for u in [sec, zhang, qian, *users.values()]:
         u.skip_pending()
+    # og: the oversight sorted by meetings compliance (only organisation admins).
+    buttons["og view meetings"] = Callback("og", 0, "view", "meetings").pack()
     await bot.emu.wait_until(lambda: bot.emu.pending_updates == 0)
     return world
 
@@ -620,6 +622,7 @@ BUTTONS = [
     "tk done",
     "mt calendar",
     "mt call off",
+    "og view meetings",
     "ap open",
     "ap home",
     "ap group",
@@ -776,6 +779,7 @@ COMMANDS = [
     "/meeting_new 党员大会 2030-01-05 15:00 越权会议",
     "/export meetings 2026",
     "/export talks 2026Q2",
+    "/org meetings",
     "/appraisal set daily 60",
     "/appraisal rep 某群众",
     "/export appraisal 2026",

@@ -19,10 +19,12 @@ from sqlalchemy import select
 
 from bot.app import LOCAL_TOKEN
 from bot.webapp_auth import make_init_data
+from domain import meetings_rules as mrules
+from domain.clock import FrozenClock
 from store.models import PointBlock, PointItem
 from tests.databases import TemplateDatabase
 from tests.harness import Harness, running_bot
-from tests.test_organisation_e2e import ADMIN, _world
+from tests.test_organisation_e2e import ADMIN, NOVEMBER, _world, hold_meetings
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -75,7 +77,8 @@ async def bot(tmp_path: Path, template_db: TemplateDatabase) -> AsyncIterator[Ha
         "BRANCHBOT_WEBAPP_URL": "http://127.0.0.1/webapp/",
         "BRANCHBOT_WEBAPP_MAX_AGE": 600,
     }
-    async with running_bot(tmp_path, template_db, extra_settings=extra) as harness:
+    clock = FrozenClock(NOVEMBER)  # 2026Q4: October's meetings are due
+    async with running_bot(tmp_path, template_db, clock=clock, extra_settings=extra) as harness:
         yield harness
 
 
@@ -110,7 +113,9 @@ def _text(driver: WebDriver, css: str) -> str:
 async def test_secretary_sees_their_branch_and_forgeries_are_refused(
     bot: Harness, browser: WebDriver
 ) -> None:
-    _, a_id, b_id = await _world(bot)
+    _, a_id, b_id = await _world(bot, compliant=False)
+    await hold_meetings(bot, b_id)
+    await hold_meetings(bot, a_id, only={(mrules.COMMITTEE, "2026-10")})
     async with bot.uow() as svc:  # 李明 pays this month and the secretary confirms it
         own = await svc.membership.viewer_of(1001)
         li = await svc.membership.viewer_of(1002)
@@ -141,6 +146,20 @@ async def test_secretary_sees_their_branch_and_forgeries_are_refused(
         assert cells == [str(fees.month), f"已缴 {fees.confirmed_count}/{fees.liable}"]
         assert fees.confirmed_count == 1
         members = [r.text.split()[1] for r in browser.find_elements(By.CSS_SELECTOR, "#members tr")]
+        # Organisational life this quarter: per kind held of required, 🔴 where missed.
+        assert _text(browser, "h3[data-label=meetings]") == "本季度应开会议（已开/应开）"
+        meetings = {
+            r.get_attribute("data-kind"): (
+                [c.text for c in r.find_elements(By.TAG_NAME, "td")],
+                r.get_attribute("class"),
+            )
+            for r in browser.find_elements(By.CSS_SELECTOR, "#meetings tr")
+        }
+        assert meetings[mrules.COMMITTEE] == (["支委会", "1/2", ""], "")
+        assert meetings[mrules.GROUP] == (["党小组会", "0/2", "未开 2026-10"], "flagged")
+        assert meetings[mrules.THEME_DAY][1] == "flagged" and len(meetings) == 6
+        assert _text(browser, "#lecture") == "书记本年尚未讲党课。"
+        assert _text(browser, "#talks") == "本年与支委谈心谈话人数 0/3"
         assert members == [s.name for s in scores]
         # The charts were drawn by the vendored Chart.js, in the Telegram theme colours.
         drawn = browser.execute_script(
@@ -189,6 +208,21 @@ async def test_secretary_sees_their_branch_and_forgeries_are_refused(
             r.find_elements(By.TAG_NAME, "td")[0].text: r.get_attribute("class") for r in rows
         }
         assert flagged == {"心内科党支部": "flagged", "外科党支部": ""}
+        held = {
+            r.find_elements(By.TAG_NAME, "td")[0].text: r.find_element(
+                By.CSS_SELECTOR, "td.meetings"
+            )
+            for r in rows
+        }
+        assert held["心内科党支部"].text == "1/9"
+        assert held["心内科党支部"].get_attribute("class") == "meetings missed"
+        assert held["心内科党支部"].get_attribute("title") == (
+            "未开 2026-10 党小组会、2026-10 主题党日"
+        )
+        assert (held["外科党支部"].text, held["外科党支部"].get_attribute("class")) == (
+            "9/9",
+            "meetings",
+        )
         assert browser.execute_script("return !!Chart.getChart('compare-chart')") is True
         assert not browser.find_element(By.ID, "branch-section").is_displayed()
         surgery = next(r for r in rows if r.get_attribute("data-branch") == str(b_id))

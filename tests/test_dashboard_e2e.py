@@ -21,10 +21,12 @@ import pytest
 
 from bot.app import LOCAL_TOKEN
 from bot.webapp_auth import make_init_data
+from domain import meetings_rules as mrules
+from domain.clock import FrozenClock
 from store.models import WebAppLogin
 from tests.databases import TemplateDatabase
 from tests.harness import Harness, running_bot
-from tests.test_organisation_e2e import ADMIN, _world
+from tests.test_organisation_e2e import ADMIN, NOVEMBER, _world, hold_meetings
 
 WEBAPP_URL = "http://127.0.0.1/webapp/"
 
@@ -60,6 +62,15 @@ class Client:
 async def client(bot: Harness) -> AsyncIterator[Client]:
     async with aiohttp.ClientSession() as http:
         yield Client(bot, http)
+
+
+@pytest.fixture
+async def fbot(tmp_path: Path, template_db: TemplateDatabase) -> AsyncIterator[Harness]:
+    """The bot on 20 November 2026 (2026Q4), with the Mini App."""
+    extra = {"BRANCHBOT_WEBAPP_LISTEN": "127.0.0.1:0", "BRANCHBOT_WEBAPP_URL": WEBAPP_URL}
+    clock = FrozenClock(NOVEMBER)
+    async with running_bot(tmp_path, template_db, clock=clock, extra_settings=extra) as harness:
+        yield harness
 
 
 async def test_dashboard_button_opens_the_mini_app(bot: Harness) -> None:
@@ -220,3 +231,41 @@ async def test_the_demo_opens_the_dashboard_locally(tmp_path: Path) -> None:
     typed.lines.put(":quit\n")
     await asyncio.wait_for(demo, 30)
     assert data["role"] == "secretary" and data["branch"]["name"] == "示范党支部"
+
+
+async def test_meetings_compliance_on_the_dashboard(fbot: Harness) -> None:
+    _, a_id, b_id = await _world(fbot, compliant=False)
+    await hold_meetings(fbot, b_id)
+    await hold_meetings(fbot, a_id, only={(mrules.COMMITTEE, "2026-10")})
+    async with aiohttp.ClientSession() as http:
+        client = Client(fbot, http)
+        # The administrator's comparison: held of due per branch, what was not held.
+        status, data = await client.dashboard(await client.session_of(ADMIN, "院党委"))
+        assert status == 200, data
+        rows = {b["name"]: b for b in data["branches"]}
+        a, b = rows["心内科党支部"]["meetings"], rows["外科党支部"]["meetings"]
+        assert (a["held"], a["due"], a["rate"]) == (1, 9, 11)
+        assert a["missed"] == ["2026-10 党小组会", "2026-10 主题党日"]
+        assert rows["心内科党支部"]["flags"] == ["连续6个月未缴党费", "应开会议未开"]
+        assert (b["held"], b["due"], b["missed"]) == (9, 9, [])
+        assert rows["外科党支部"]["flags"] == []
+        assert data["labels"]["meetings_short"] == "会议已开"
+        # The secretary's own branch: per kind, held of required, as /meetings says.
+        status, own = await client.dashboard(await client.session_of(1001, "王书记"))
+        assert status == 200, own
+        life = own["branch"]["meetings"]
+        kinds = {k["kind"]: (k["label"], k["held"], k["due"], k["missed"]) for k in life["kinds"]}
+        assert kinds == {
+            mrules.PARTY_CONGRESS: ("党员大会", 0, 1, []),
+            mrules.COMMITTEE: ("支委会", 1, 2, []),
+            mrules.GROUP: ("党小组会", 0, 2, ["2026-10"]),
+            mrules.LECTURE: ("党课", 0, 1, []),
+            mrules.THEME_DAY: ("主题党日", 0, 2, ["2026-10"]),
+            mrules.LIFE_MEETING: ("组织生活会", 0, 1, []),
+        }
+        assert (life["lectured"], life["talk_people"], life["talk_uncovered"]) == (False, 3, 3)
+        assert own["labels"]["meetings"] == "本季度应开会议（已开/应开）"
+        # The administrator opening branch B sees that branch's figures.
+        status, one = await client.dashboard(await client.session_of(ADMIN, "院党委"), b_id)
+        assert status == 200 and one["branch"]["meetings"]["held"] == 9
+        assert one["branch"]["meetings"]["lectured"] is True

@@ -87,9 +87,8 @@ TO_SELF: dict[str, str] = {
     "own stored language (no update scope: the update was dropped)",
     "handlers/common.py:forward_to_reviewers.run": "the correction to the acting member when "
     "no reviewer could be reached (their own language)",
-    "handlers/pipeline.py:export_pipeline": "the XLSX and the ZIP export, to whoever asked",
-    "handlers/meetings_jobs.py:export_meetings": "the XLSX register, to whoever asked",
-    "handlers/talks.py:export_talks": "the XLSX talk tables, to whoever asked",
+    "handlers/common.py:send_file": "an export (the pipeline's XLSX and ZIP, the meetings "
+    "register, the talk tables) to the chat the update came from: whoever asked",
     "handlers/meetings.py:_files": "a meeting's minutes files, to the member who asked",
     "handlers/appraisal.py:export_appraisal": "the XLSX register, to whoever asked",
 }

@@ -739,19 +739,27 @@ async def meeting_leave_case(bot: Harness) -> None:
 
 @case("meetings.overdue")
 async def meeting_overdue_case(bot: Harness) -> None:
-    """The secretary's overdue alerts, one period's worth in each language."""
+    """The secretary's overdue alerts, one period's worth in each language; and the
+    same for the organisation's administrator, in another language each time."""
     sec = bot.user(1001, SECRETARY)
+    admin = await _organisation(bot)
     clock = bot.runtime.clock
     assert isinstance(clock, FrozenClock)
     days = [datetime(2026, 5, 26, 2, 0, tzinfo=UTC), datetime(2026, 6, 25, 2, 0, tzinfo=UTC)]
     days.append(datetime(2026, 7, 27, 2, 0, tzinfo=UTC))
-    for locale, when in zip(SUPPORTED_LOCALES, days, strict=True):
+    for index, (locale, when) in enumerate(zip(SUPPORTED_LOCALES, days, strict=True)):
+        admin_locale = SUPPORTED_LOCALES[(index + 1) % len(SUPPORTED_LOCALES)]
         await set_locale(bot, 1001, locale)
+        await set_locale(bot, ORG_ADMIN[0], admin_locale)
         clock.set(when)
-        before = len(sec.inbox)
+        before, admin_before = len(sec.inbox), len(admin.inbox)
         assert await run_overdue(bot.app) > 0
         for alert in sec.inbox[before:]:
             check(alert, locale, f"meetings.overdue → {locale}")
+        assert len(admin.inbox) > admin_before
+        for alert in admin.inbox[admin_before:]:
+            assert BRANCH in (alert.text or "")
+            check(alert, admin_locale, f"meetings.overdue → admin {admin_locale}")
 
 
 @case("talks.plan")

@@ -6,14 +6,24 @@ everyone else is refused (and audited)."""
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import pytest
 from openpyxl import load_workbook
+from sqlalchemy import delete, select
 
+from domain import meetings_rules as mrules
+from domain.clock import FrozenClock
 from domain.organisation import OrgInfo
-from domain.periods import Quarter
-from store.models import QuizAttempt, QuizExam
-from tests.harness import Harness
+from domain.periods import Quarter, local_today
+from domain.roles import Role
+from handlers.meetings_jobs import run_overdue
+from store.models import Branch, Meeting, Membership, QuizAttempt, QuizExam
+from tests.databases import TemplateDatabase
+from tests.harness import Harness, running_bot
 
 ROSTER_A = """name,status,telegram_id,joined_on,fee_basis,monthly_income
 王书记,正式党员,1001,2001-07-01,在职,4000
@@ -27,7 +37,48 @@ ROSTER_B = """name,status,telegram_id
 ADMIN = 5001
 
 
-async def _world(bot: Harness) -> tuple[OrgInfo, int, int]:
+async def hold_meetings(
+    bot: Harness, branch_id: int, only: set[tuple[str, str]] | None = None
+) -> int:
+    """Record a held meeting (at the period's first day) for every required period of
+    this year that has begun, or for the (kind, period key) pairs in ``only``."""
+    count = 0
+    async with bot.uow() as svc:
+        branch = await svc.session.get(Branch, branch_id)
+        assert branch is not None
+        zone = ZoneInfo(branch.timezone)
+        today = local_today(svc.clock.now(), branch.timezone)
+        secretary = await svc.session.scalar(
+            select(Membership.person_id).where(
+                Membership.branch_id == branch_id,
+                Membership.role == Role.SECRETARY,
+                Membership.ended_at.is_(None),
+            )
+        )
+        for kind in mrules.KINDS:
+            for period in mrules.required_periods(kind, today.year):
+                if period.start > today or (only is not None and (kind, period.key) not in only):
+                    continue
+                svc.session.add(
+                    Meeting(
+                        branch_id=branch_id,
+                        kind=kind,
+                        title=f"{period.key} {kind}",
+                        starts_at=datetime.combine(period.start, time(10), zone),
+                        audience=mrules.KIND_AUDIENCE[kind],
+                        lecturer_person_id=secretary if kind == mrules.LECTURE else None,
+                        status="held",
+                        closed_at=svc.clock.now(),
+                        created_at=svc.clock.now(),
+                    )
+                )
+                count += 1
+    return count
+
+
+async def _world(bot: Harness, *, compliant: bool = True) -> tuple[OrgInfo, int, int]:
+    """Two branches of one organisation; ``compliant``: both held every required
+    meeting so far this year (the other figures then decide the flags)."""
     a = await bot.create_branch("心内科党支部", secretary=1001, secretary_name="王书记")
     await bot.import_roster(a.join_code, ROSTER_A)
     b = await bot.create_branch("外科党支部", secretary=1101, secretary_name="外科书记")
@@ -46,6 +97,9 @@ async def _world(bot: Harness) -> tuple[OrgInfo, int, int]:
         user = bot.user(uid, name)
         await user.send("/start")
         await user.wait_reply()
+    if compliant:
+        for branch_id in (a.id, b.id):
+            await hold_meetings(bot, branch_id)
     return org, a.id, b.id
 
 
@@ -268,3 +322,131 @@ async def test_exam_pass_rate_in_the_oversight(bot: Harness) -> None:
     assert "考试《季度考试》：通过 1/2 人" in block_b
     assert block_b.startswith("🔴 ") and "考试通过率低于60%" in block_b
     assert text.index("外科党支部（") < text.index("心内科党支部（")  # worst pass rate first
+
+
+NOVEMBER = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 10:00 in Beijing, 2026Q4
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(NOVEMBER)
+
+
+@pytest.fixture
+async def fbot(
+    tmp_path: Path, template_db: TemplateDatabase, clock: FrozenClock
+) -> AsyncIterator[Harness]:
+    async with running_bot(tmp_path, template_db, clock=clock) as harness:
+        yield harness
+
+
+async def test_meetings_compliance_in_the_oversight(fbot: Harness) -> None:
+    bot = fbot
+    _, a_id, b_id = await _world(bot, compliant=False)
+    # Branch B held every required meeting of 2026 so far (43 periods have begun by
+    # 20 November); branch A only October's committee meeting.
+    assert await hold_meetings(bot, b_id) == 33 + 4 + 5 + 1
+    await hold_meetings(bot, a_id, only={(mrules.COMMITTEE, "2026-10")})
+
+    # The secretary's own view names the months whose meeting was not held.
+    wang = bot.user(1001, "王书记")
+    await wang.send("/meetings")
+    own_view = (await wang.wait_reply()).text or ""
+    assert "❌ 2026-10 党小组会" in own_view and "❌ 2026-10 主题党日" in own_view
+    assert "❌ 2026-10 支委会" not in own_view and "❌ 2026-11" not in own_view
+    async with bot.uow() as svc:
+        statuses, _lectured = await svc.meeting_compliance.compliance(
+            await svc.membership.viewer_of(1001), 2026
+        )
+    q4 = Quarter(2026, 4)
+    assert [
+        (s.kind, s.period.key)
+        for s in statuses
+        if s.state == mrules.NOT_HELD and s.period.end >= q4.start
+    ] == [(mrules.GROUP, "2026-10"), (mrules.THEME_DAY, "2026-10")]
+
+    # The oversight shows the same: held of due this quarter, what was not held, 🔴.
+    admin = bot.user(ADMIN, "院党委")
+    await admin.send("/org meetings")
+    text = (await admin.wait_reply()).text or ""
+    assert "按组织生活排序" in text
+    block_a = next(b for b in text.split("\n\n") if "心内科党支部（" in b)
+    block_b = next(b for b in text.split("\n\n") if "外科党支部（" in b)
+    assert text.index("心内科党支部（") < text.index("外科党支部（")  # worst first
+    # Q4 so far: committee, party group and theme day in October and November (2
+    # each), the quarter's general meeting, November's lecture and the year's
+    # organisational life meeting: 9 due.
+    assert "组织生活 2026Q4：应开会议已开 1/9；未开：2026-10 党小组会、2026-10 主题党日" in block_a
+    assert "谈心谈话 2026：0/3 人已与支委谈话；书记尚未讲党课" in block_a
+    assert block_a.endswith("🔴 连续6个月未缴党费, 应开会议未开")
+    assert "组织生活 2026Q4：应开会议已开 9/9\n" in block_b
+    assert "谈心谈话 2026：0/2 人已与支委谈话；书记已讲党课" in block_b
+    assert block_b.startswith("🟢 ") and "未开" not in block_b
+
+    # The roll-up: the same figures per branch, this quarter and a past one.
+    await admin.send("/org xlsx")
+    doc = await admin.wait_reply()
+    assert doc.document is not None and doc.document[0] == "oversight-2026Q4.xlsx"
+    rows = list(load_workbook(io.BytesIO(doc.document[2])).active.iter_rows(values_only=True))
+    header = list(rows[0])
+    start = header.index("会议已开")
+    assert header[start : start + 7] == [
+        "会议已开",
+        "应开会议",
+        "未开会议",
+        "书记讲党课",
+        "已谈心谈话人数",
+        "未谈心谈话人数",
+        "问题",
+    ]
+    by_name = {r[1]: r for r in rows[1:]}
+    assert by_name["心内科党支部"][start:] == (
+        1,
+        9,
+        "2026-10 党小组会、2026-10 主题党日",
+        "否",
+        0,
+        3,
+        "连续6个月未缴党费; 应开会议未开",
+    )
+    assert by_name["外科党支部"][start:] == (9, 9, None, "是", 0, 2, None)  # empty cells
+    await admin.send("/org xlsx 2026Q3")
+    past = await admin.wait_reply()
+    assert past.document is not None
+    q3 = {r[1]: r for r in list(load_workbook(io.BytesIO(past.document[2])).active.values)[1:]}
+    # Q3: three monthly kinds × 3, the general meeting, lectures in July and September.
+    assert q3["心内科党支部"][start : start + 2] == (0, 12)
+    assert str(q3["心内科党支部"][start + 2]).count("、") == 11
+    assert q3["外科党支部"][start : start + 3] == (12, 12, None)
+
+
+async def test_overdue_meetings_reach_the_administrators(fbot: Harness, clock: FrozenClock) -> None:
+    """In a period's last week the secretary and the organisation's administrators are
+    told, once, of a required meeting not held; a branch that held it is not named."""
+    bot = fbot
+    _, a_id, b_id = await _world(bot, compliant=False)
+    await hold_meetings(bot, b_id)
+    await hold_meetings(bot, a_id)  # A held everything so far…
+    async with bot.uow() as svc:  # …but November's committee meeting
+        await svc.session.execute(
+            delete(Meeting).where(
+                Meeting.branch_id == a_id,
+                Meeting.kind == mrules.COMMITTEE,
+                Meeting.title == f"2026-11 {mrules.COMMITTEE}",
+            )
+        )
+    admin, wang = bot.user(ADMIN, "院党委"), bot.user(1001, "王书记")
+    assert await run_overdue(bot.app) == 0  # 20 November: ten days left
+    clock.set(datetime(2026, 11, 25, 2, 0, tzinfo=UTC))
+    assert await run_overdue(bot.app) == 2
+    assert (await admin.wait_reply()).text == (
+        "⏰ 心内科党支部 · 2026-11：尚未召开支委会，本周期于 2026-11-30 结束。"
+    )
+    assert (await wang.wait_reply()).text == (
+        "⏰ 2026-11：尚未召开支委会，本周期于 2026-11-30 结束。请用 /meeting_new 安排。"
+    )
+    assert await run_overdue(bot.app) == 0  # once
+    clock.set(datetime(2026, 11, 28, 2, 0, tzinfo=UTC))
+    assert await run_overdue(bot.app) == 0
+    for user in (admin, wang, bot.user(1101, "外科书记")):
+        await user.expect_no_reply()

@@ -61,15 +61,9 @@ async def execute(bot: Harness, sql: str, **params: object) -> None:
 async def setup_branch(
     bot: Harness, members: list[tuple[int, str, str]] = MEMBERS
 ) -> tuple[BranchInfo, dict[int, EmulatedUser]]:
-    branch = await bot.create_branch()
     roster = "name,status,telegram_id\n" + "\n".join(f"{n},{s},{t}" for t, n, s in members)
-    await bot.import_roster(branch.join_code, roster)
-    users = {t: bot.user(t, n) for t, n, _ in members}
-    users[1001] = bot.user(1001, "王书记")
-    for u in users.values():
-        u.started = True  # as if each had pressed /start
-    await execute(bot, "UPDATE telegram_accounts SET started_at = created_at")
-    return branch, users
+    names = {**{t: n for t, n, _ in members}, 1001: "王书记"}
+    return await bot.branch_with_roster(roster, names)
 
 
 async def dispatch(bot: Harness, clock: FrozenClock, when: datetime | None = None, **cfg: object):  # type: ignore[no-untyped-def]

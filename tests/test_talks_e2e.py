@@ -50,15 +50,12 @@ async def tbot(
         yield harness
 
 
+NAMES = {1001: "王书记", 2001: "张三", 2002: "李四", 2003: "王五", 2004: "赵六"}
+
+
 async def setup(bot: Harness) -> dict[int, EmulatedUser]:
-    branch = await bot.create_branch()
-    await bot.import_roster(branch.join_code, ROSTER)
-    names = {1001: "王书记", 2001: "张三", 2002: "李四", 2003: "王五", 2004: "赵六"}
-    users = {uid: bot.user(uid, name) for uid, name in names.items()}
-    for u in users.values():
-        u.started = True
+    _branch, users = await bot.branch_with_roster(ROSTER, NAMES)
     async with bot.runtime.db.session() as session:
-        await session.execute(text("UPDATE telegram_accounts SET started_at = created_at"))
         await session.execute(
             text(
                 "UPDATE memberships SET role = 'committee' WHERE person_id = "

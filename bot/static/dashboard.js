@@ -99,7 +99,12 @@
         if (b.flags.length) tr.className = "flagged";
         cell(tr, b.name); cell(tr, b.average); cell(tr, b.below_60);
         cell(tr, b.fee_rate === null ? null : b.fee_rate + "%"); cell(tr, b.reports_owed);
-        cell(tr, b.exam_rate === null ? null : b.exam_rate + "%"); cell(tr, b.flags.join("、"));
+        cell(tr, b.exam_rate === null ? null : b.exam_rate + "%");
+        const m = b.meetings;
+        const held = cell(tr, m ? m.held + "/" + m.due : null);
+        held.className = "meetings" + (m && m.missed.length ? " missed" : "");
+        if (m && m.missed.length) held.title = L.not_held + " " + m.missed.join("、");
+        cell(tr, b.flags.join("、"));
         const open = document.createElement("button");
         open.textContent = L.open_branch;
         open.addEventListener("click", () => show(b.id));
@@ -132,6 +137,16 @@
                    { label: L.paid, data: br.fees.map((f) => f.paid), backgroundColor: button }] } });
       $("reports").textContent = br.reports.period + " · " + L.submitted + " " + br.reports.submitted +
         " · " + L.owed + " " + br.reports.owed + " · " + L.overdue + " " + br.reports.overdue;
+      const life = br.meetings;
+      rows($("meetings").tBodies[0], life ? life.kinds : [], (tr, k) => {
+        tr.dataset.kind = k.kind;
+        if (k.missed.length) tr.className = "flagged";
+        cell(tr, k.label); cell(tr, k.held + "/" + k.due);
+        cell(tr, k.missed.length ? L.not_held + " " + k.missed.join("、") : "");
+      });
+      if (life && !life.kinds.length) rows($("meetings").tBodies[0], [L.empty], (tr, t) => { cell(tr, t).colSpan = 3; });
+      $("lecture").textContent = life ? (life.lectured ? L.lectured : L.not_lectured) : "";
+      $("talks").textContent = life ? L.talks + " " + (life.talk_people - life.talk_uncovered) + "/" + life.talk_people : "";
       rows($("members").tBodies[0], br.members, (tr, m) => { cell(tr, m.rank); cell(tr, m.name); cell(tr, m.total); });
       const kinds = [...new Set(br.ledger.map((e) => e.kind))];
       const select = $("kind");
