@@ -31,6 +31,7 @@ from domain.roles import Role
 from domain.services import Services
 from domain.viewer import TelegramUserInfo
 from handlers import (
+    appraisal,
     calendar,
     dialog,
     errors,
@@ -88,6 +89,7 @@ FEATURES: Sequence[ModuleType] = (
     meetings_minutes,
     meetings_jobs,
     talks,
+    appraisal,
 )
 FALLBACKS: Sequence[ModuleType] = (dialog, errors)
 

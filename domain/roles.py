@@ -85,6 +85,9 @@ class Audience(enum.StrEnum):
     MEMBER = "member"  # anyone bound to a roster entry
     REVIEWER = "reviewer"  # secretary, or committee member with review rights
     SECRETARY = "secretary"
+    #: 群众代表: a non-member in an appraisal's scoring group (joined with a personal
+    #: code; no roster entry, no membership, no other rights). Not in any member list.
+    REPRESENTATIVE = "representative"
 
 
 class JoinStatus(enum.StrEnum):

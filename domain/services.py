@@ -6,6 +6,7 @@ from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.appraisal import AppraisalService
 from domain.clock import Clock
 from domain.dashboard import DashboardService
 from domain.deliveries import DeliveryService
@@ -106,3 +107,7 @@ class Services:
     @cached_property
     def meeting_calendar(self) -> CalendarMeetingService:
         return CalendarMeetingService(self.session, self.clock)
+
+    @cached_property
+    def appraisal(self) -> AppraisalService:
+        return AppraisalService(self.session, self.clock)

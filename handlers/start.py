@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CommandHandler, filters
 
@@ -16,6 +18,11 @@ from handlers.registry import Registry
 from locales.i18n import N_
 
 EVERYONE = (Audience.STRANGER, Audience.MEMBER)
+
+#: Features that hand out other personal codes (the appraisal's representatives):
+#: ``async def hook(update, ctx, code) -> bool``, tried in order when the code is not a
+#: binding or branch code; True when the hook answered.
+CODE_HOOKS: list[Callable[[Update, BranchContext, str], Awaitable[bool]]] = []
 
 
 def register(app: BranchApp, registry: Registry) -> None:
@@ -57,6 +64,10 @@ async def start(update: Update, ctx: BranchContext) -> None:
         )
         return
     result = await ctx.svc.membership.start_with_code(viewer, code)
+    if result.outcome is StartOutcome.INVALID_CODE:
+        for hook in CODE_HOOKS:
+            if await hook(update, ctx, code):
+                return
     branch = esc(result.branch_name or "")
     if result.outcome is StartOutcome.BOUND:
         await refresh_viewer(ctx)

@@ -24,6 +24,7 @@ import pytest_asyncio
 from sqlalchemy import select, text
 
 import domain
+from domain.appraisal_base import GROUP_ONLY, NO_APPRAISAL, NOT_APPRAISED
 from domain.points import REVIEWERS_ONLY
 from emulator import BotMessage, EmulatedUser
 from handlers.callbacks import Callback, parse
@@ -65,6 +66,7 @@ IGNORED_TABLES = {
     "fee_arrears_alerts",
     "meeting_alerts",
     "quiz_questions",  # the starter bank: large, and only an import adds to it (counted)
+    "appraisal_reminders",
 }
 
 _ZH = translator("zh_Hans").gettext
@@ -104,6 +106,9 @@ REFUSALS = {
         "Only members of a branch can see its calendar.",
         "Only members of a branch get reminders.",
         "There is nothing you can export.",
+        NO_APPRAISAL,
+        GROUP_ONLY,
+        NOT_APPRAISED,
     ]
 }
 ERROR_TEXT = _ZH(
@@ -477,6 +482,34 @@ async def build_world(bot: Harness) -> World:
     await sec.wait_reply()  # told of the plan
     talk_id = await bot.scalar("SELECT max(id) FROM talks")
     buttons["tk done"] = Callback("tk", talk_id, "done").pack()
+    # ap: the democratic appraisal (opened by the secretary; its control buttons).
+    await sec.send("/appraisal")
+    appraisal = await sec.wait_reply()
+    buttons["ap open"] = data_of(appraisal, "open")
+    await sec.press(appraisal, data=buttons["ap open"])
+    await sec.wait_callback_answer()
+    await sec.wait_edit(appraisal)
+    buttons["ap home"] = Callback("ap", 0, "home").pack()
+    buttons["ap group"] = data_of(appraisal, "group")
+    buttons["ap results"] = data_of(appraisal, "res")
+    await sec.press(appraisal, data=buttons["ap group"])
+    await sec.wait_callback_answer()
+    await sec.wait_edit(appraisal)
+    li_person = int(
+        await bot.scalar("SELECT person_id FROM telegram_accounts WHERE telegram_user_id = 1002")
+    )
+    buttons["ap seat"] = data_of(appraisal, "seat")
+    assert buttons["ap seat"].startswith("ap:")
+    await sec.press_raw(appraisal.message_id, buttons["ap results"])
+    await sec.wait_callback_answer()
+    results = await sec.wait_reply()
+    await sec.press(results, data=data_of(results, "final"))
+    await sec.wait_callback_answer()
+    await sec.wait_edit(results)
+    buttons["ap finalise"] = data_of(results, "final", "yes")
+    buttons["ap publish"] = Callback("ap", 0, "pub").pack()
+    buttons["ap unqualified"] = Callback("ap", li_person, "unq", "yes").pack()
+    buttons["ap not unqualified"] = Callback("ap", li_person, "unq", "no").pack()
     for u in [sec, zhang, qian, *users.values()]:
         u.skip_pending()
     # og: the oversight sorted by meetings compliance (only organisation admins).
@@ -515,6 +548,8 @@ OWN_BRANCH_BUTTONS = {
     "rm event reminders",
     "rm unknown checked",
     "pl list",
+    "ap open",
+    "ap home",
 }
 BUTTONS = [
     "jr approve",
@@ -588,6 +623,15 @@ BUTTONS = [
     "mt calendar",
     "mt call off",
     "og view meetings",
+    "ap open",
+    "ap home",
+    "ap group",
+    "ap seat",
+    "ap results",
+    "ap finalise",
+    "ap publish",
+    "ap unqualified",
+    "ap not unqualified",
 ]
 BUTTON_CASES = [
     pytest.param(name, actor, id=f"{name.replace(' ', '-')}-by-{actor}")
@@ -736,6 +780,9 @@ COMMANDS = [
     "/export meetings 2026",
     "/export talks 2026Q2",
     "/org meetings",
+    "/appraisal set daily 60",
+    "/appraisal rep 某群众",
+    "/export appraisal 2026",
 ]
 COMMAND_CASES = [
     pytest.param(command, actor, id=f"{command.split()[0][1:]}-{i}-by-{actor}")
@@ -782,7 +829,8 @@ SECRETARY_ACTIONS = {
 
 
 @pytest.mark.parametrize(
-    "command", ["/calendar", "/exam", "/fees", "/start", "/help", "/meetings", "/talks"]
+    "command",
+    ["/calendar", "/exam", "/fees", "/start", "/help", "/meetings", "/talks", "/appraisal"],
 )
 async def test_member_views_offer_no_secretary_buttons(world: World, command: str) -> None:
     async def act(user: EmulatedUser) -> tuple[list[str], int]:

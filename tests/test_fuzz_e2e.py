@@ -207,7 +207,7 @@ def test_commands_with_random_arguments(running: Running, errors: ErrorLog, data
 
 EXPORTS = [
     f"/export {name} {arg}"
-    for name in ("points", "fees", "reports")
+    for name in ("points", "fees", "reports", "appraisal")
     for arg in ("²", "99999", "0", "2026Q9", "0000Q1", "2026", "2026H2", "9" * 30)
 ]
 
@@ -313,13 +313,15 @@ def test_every_step_with_html_and_sql(
 
 
 # -- callback data -------------------------------------------------------------------------
-PREFIXES = ["jr", "lang", "pt", "cat", "rp", "qz", "ex", "rm", "fee", "zz"]
+PREFIXES = ["jr", "lang", "pt", "cat", "rp", "qz", "ex", "rm", "fee", "zz", "ap", "av"]
 ACTIONS = [
     "ok", "no", "set", "ind", "item", "today", "ap", "rj", "adj", "rv", "open", "pg", "hist",
     "gp", "gi", "gt", "show", "ev", "ret", "res", "pts", "cap", "add", "ai", "ab", "submit",
     "cancel", "ack", "comment", "nudge", "shared", "pick", "tog", "done", "start", "new", "aud",
     "pass", "ask", "remind", "month", "me", "list", "basis", "pay", "rules", "view", "toggle",
     "del", "when", "rems", "remset", "mute", "unmute", "pause", "resume", "zz",
+    "seat", "unq", "final", "pub", "home", "group", "self", "sg", "peer", "pv", "plist", "grp",
+    "gv",
 ]  # fmt: skip
 callbacks = st.builds(
     Callback,

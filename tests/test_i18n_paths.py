@@ -90,6 +90,7 @@ TO_SELF: dict[str, str] = {
     "handlers/common.py:send_file": "an export (the pipeline's XLSX and ZIP, the meetings "
     "register, the talk tables) to the chat the update came from: whoever asked",
     "handlers/meetings.py:_files": "a meeting's minutes files, to the member who asked",
+    "handlers/appraisal.py:export_appraisal": "the XLSX register, to whoever asked",
 }
 
 #: Notice kinds (a message to another person) → the functions that send them. Each kind
@@ -131,6 +132,8 @@ COVERED: dict[str, tuple[str, ...]] = {
     "meetings.overdue": ("handlers/meetings_jobs.py:run_overdue",),
     "talks.plan": ("handlers/talks.py:_plan_date",),
     "talks.reminders": ("handlers/talks.py:run_talk_tasks",),
+    "appraisal.publication": ("handlers/appraisal.py:_publish",),
+    "appraisal.reminder": ("handlers/appraisal.py:run_reminders",),
 }
 
 

@@ -26,6 +26,7 @@ from domain.clock import FrozenClock
 from domain.fee_rules import Month
 from domain.pipeline_rules import STEPS
 from emulator import BotMessage, EmulatedUser
+from handlers.appraisal import run_reminders
 from handlers.fees import check_arrears, send_fee_day_notice
 from handlers.meetings_jobs import run_notices, run_overdue
 from handlers.pipeline import _remind_branch
@@ -818,6 +819,58 @@ async def talk_reminders_case(bot: Harness) -> None:
     assert await run_talk_tasks(bot.app) == len(pairs)
     for ((a, an), _b), locale in zip(pairs, SUPPORTED_LOCALES, strict=True):
         check(await bot.user(a, an).wait_reply(), locale, f"talks.group_alert → {locale}")
+
+
+@case("appraisal.publication")
+async def appraisal_publication_case(bot: Harness) -> None:
+    """The democratic appraisal's publication (公示): a chart and the results."""
+    sec = bot.user(1001, SECRETARY)
+    members = [bot.user(tid, name) for tid, name in MEMBERS[:3]]
+    await sec.send("/appraisal")
+    home = await sec.wait_reply()
+    await sec.press_raw(home.message_id, "ap:0:open")
+    await sec.wait_callback_answer()
+    await sec.press_raw(home.message_id, "ap:0:final:yes")  # nothing to decide: final
+    await sec.wait_callback_answer()
+    for sender, recipient in PAIRINGS:
+        await set_locale(bot, 1001, sender)
+        for m in members:
+            await set_locale(bot, m.id, recipient)
+        async with bot.runtime.db.session() as session:  # published once: again each round
+            await session.execute(text("UPDATE appraisals SET status = 'final'"))
+            await session.commit()
+        await sec.press_raw(home.message_id, "ap:0:pub")
+        await sec.wait_callback_answer()
+        for m in members:
+            photo, results = await m.wait_replies(2)
+            assert photo.photo is not None
+            check(photo, recipient, f"appraisal caption {sender} → {recipient}")
+            check(results, recipient, f"appraisal results {sender} → {recipient}")
+
+
+@case("appraisal.reminder")
+async def appraisal_reminder_case(bot: Harness) -> None:
+    """Self-assessment reminders (a periodic task): no sender."""
+    people = [bot.user(tid, name) for tid, name in MEMBERS[: len(SUPPORTED_LOCALES)]]
+    for member, locale in zip(people, SUPPORTED_LOCALES, strict=True):
+        await set_locale(bot, member.id, locale)
+    sec = bot.user(1001, SECRETARY)
+    await sec.send("/appraisal")
+    home = await sec.wait_reply()
+    await sec.press_raw(home.message_id, "ap:0:open")
+    await sec.wait_callback_answer()
+    await bot.settled()
+    clock = bot.runtime.clock
+    assert isinstance(clock, FrozenClock)
+    clock.set(datetime(2026, 12, 26, 2, 0, tzinfo=UTC))  # 6 days before the deadline
+    for member in people:
+        member.skip_pending()
+    await run_reminders(bot.app)
+    await drain(bot.app)
+    for member, locale in zip(people, SUPPORTED_LOCALES, strict=True):
+        reminder = await member.wait_reply()
+        assert "/appraisal" in (reminder.text or "")
+        check(reminder, locale, f"appraisal.reminder → {locale}")
 
 
 async def test_every_covered_kind_has_a_case() -> None:

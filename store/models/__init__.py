@@ -1,6 +1,16 @@
 """All ORM models. Feature modules add their own module here and import it below so that
 ``Base.metadata`` (Alembic autogenerate, tests) sees every table."""
 
+from store.models.appraisal import (
+    Appraisal,
+    AppraisalBallot,
+    AppraisalConfirmation,
+    AppraisalGroupGrade,
+    AppraisalGroupMember,
+    AppraisalReminder,
+    AppraisalResult,
+    AppraisalSelf,
+)
 from store.models.base import Base
 from store.models.core import (
     AuditEntry,
@@ -64,6 +74,14 @@ from store.models.reminders import (
 from store.models.reports import ReportComment, ReportNudge, ThoughtReport
 
 __all__ = [
+    "Appraisal",
+    "AppraisalBallot",
+    "AppraisalConfirmation",
+    "AppraisalGroupGrade",
+    "AppraisalGroupMember",
+    "AppraisalReminder",
+    "AppraisalResult",
+    "AppraisalSelf",
     "AuditEntry",
     "Base",
     "BindCode",
