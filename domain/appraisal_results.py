@@ -161,7 +161,10 @@ class AppraisalResults(AppraisalVotes):
                 )
             )
         proposals = rules.propose(
-            [rules.Candidate(d.person_id, d.name, d.combined, d.admonished) for d in drafts],
+            [
+                rules.Candidate(d.person_id, d.name, d.combined, d.admonished, d.appraisal)
+                for d in drafts
+            ],
             settings.excellent,
         )
         results = []

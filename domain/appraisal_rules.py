@@ -10,6 +10,15 @@ proposes each member's grade under the limits Party practice sets:
 * at most ``excellent_share`` percent of the appraised members are 优秀 (default 30 %);
 * a member admonished (诫勉: below 60 in two consecutive quarters) cannot be 优秀;
 * 不合格 is only proposed here: the scoring group must confirm it with a reason.
+
+The proposed grade comes from the appraisal score (self, peers, group: the grades'
+points on the 90/75/60 cut-offs), not from the combined score: the daily points sit on
+their own scale (a base of 80 that deductions lower and bonuses raise), so with 70 %
+weight on them a member with the base score capped the combined score at 84.5 and
+nobody could reach 优秀. The combined score (daily mean and appraisal, weighted) ranks
+the 优秀 candidates for the share cap: the daily points decide who is kept when more
+members were graded 优秀 than the cap allows. A member nobody appraised is proposed
+合格 at most.
 """
 
 from __future__ import annotations
@@ -194,8 +203,11 @@ def excellent_cap(appraised: int, share: int) -> int:
 class Candidate:
     person_id: int
     name: str
+    #: the annual score: ranks the 优秀 candidates for the cap
     combined: Decimal | None
     admonished: bool = False
+    #: 民主评议积分: decides the grade (None: nobody appraised the member)
+    appraisal: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -207,16 +219,17 @@ class Proposal:
 
 
 def propose(candidates: Sequence[Candidate], share: int) -> dict[int, Proposal]:
-    """Each member's proposed grade. The score decides, then: an admonished member is
-    at most 合格; beyond the 优秀 cap (best combined score first; ties by name and id)
-    the rest are 合格. A member without any score is proposed 合格."""
+    """Each member's proposed grade. The appraisal score decides (``grade_for``), then:
+    an admonished member is at most 合格; beyond the 优秀 cap (best combined score
+    first, then best appraisal score; ties by name and id) the rest are 合格. A member
+    without an appraisal score is proposed 合格 ("no_score")."""
     proposals: dict[int, Proposal] = {}
     excellent: list[Candidate] = []
     for c in candidates:
-        if c.combined is None:
+        if c.appraisal is None:
             proposals[c.person_id] = Proposal(c.person_id, Grade.QUALIFIED, ("no_score",))
             continue
-        grade = grade_for(c.combined)
+        grade = grade_for(c.appraisal)
         if grade is Grade.EXCELLENT and c.admonished:
             proposals[c.person_id] = Proposal(c.person_id, Grade.QUALIFIED, ("admonished",))
         elif grade is Grade.EXCELLENT:
@@ -224,13 +237,21 @@ def propose(candidates: Sequence[Candidate], share: int) -> dict[int, Proposal]:
         else:
             proposals[c.person_id] = Proposal(c.person_id, grade)
     cap = excellent_cap(len(candidates), share)
-    excellent.sort(key=lambda c: (-(c.combined or Decimal(0)), c.name, c.person_id))
+    excellent.sort(key=_rank)
     for index, c in enumerate(excellent):
         if index < cap:
             proposals[c.person_id] = Proposal(c.person_id, Grade.EXCELLENT)
         else:
             proposals[c.person_id] = Proposal(c.person_id, Grade.QUALIFIED, ("cap",))
     return proposals
+
+
+def _rank(c: Candidate) -> tuple[Decimal, Decimal, str, int]:
+    """The order of the 优秀 candidates under the cap: combined, appraisal, name, id."""
+    low = Decimal(-1)
+    combined = c.combined if c.combined is not None else low
+    appraisal = c.appraisal if c.appraisal is not None else low
+    return (-combined, -appraisal, c.name, c.person_id)
 
 
 def admonished(totals: Sequence[Decimal | None], threshold: Decimal = Decimal(60)) -> bool:

@@ -177,6 +177,10 @@ async def test_appraisal_from_opening_to_publication(
         assert "积分考评小组:王书记。" in (home.text or "")
         await sec.send("/appraisal set daily 30")
         assert "日常行为积分 30%,民主评议 70%" in ((await sec.wait_reply()).text or "")
+        # Back to the default: with 70 % on daily points 优秀 stays reachable (the grade
+        # comes from the appraisal; the combined score ranks under the cap).
+        await sec.send("/appraisal set daily 70")
+        assert "日常行为积分 70%,民主评议 30%" in ((await sec.wait_reply()).text or "")
         await sec.send("/appraisal set self 50")  # saved, but the parts add up to 130
         assert "⚠ 自评、互评和小组评定的权重之和必须为 100。" in (
             (await sec.wait_reply()).text or ""
@@ -323,9 +327,9 @@ async def test_appraisal_from_opening_to_publication(
         assert "→ 合格" in lines["陈五"] and "诫勉,不能评为优秀" in lines["陈五"]
         assert "→ 待考评小组确认" in lines[BAD]
         # 刘七 by hand: peers 9×合格 + 1×基本合格 → (9×85 + 70) / 10 = 83.50; appraisal
-        # (85×20 + 83.50×40 + 85×40) / 100 = 84.40; combined (80×30 + 84.40×70) / 100.
-        hand = (Decimal(80) * 30 + Decimal("84.40") * 70) / 100
-        assert hand == Decimal("83.08")
+        # (85×20 + 83.50×40 + 85×40) / 100 = 84.40; combined (80×70 + 84.40×30) / 100.
+        hand = (Decimal(80) * 70 + Decimal("84.40") * 30) / 100
+        assert hand == Decimal("81.32")
         assert (
             f"刘七 — 综合 {hand}(评议 84.40:自评 85,互评 83.50 [0 / 9 / 1 / 0],"
             "小组 85.00;日常 80.00)→ 合格"
@@ -371,7 +375,8 @@ async def test_appraisal_from_opening_to_publication(
         chen = users[1003]
         chen.skip_pending()
         await chen.send("/appraisal")
-        assert "您的评议结果:优秀;综合得分 90.50。" in ((await chen.wait_reply()).text or "")
+        # 优秀 with the base score: 80×70% + 95×30% = 84.50 (the cap of the old rule)
+        assert "您的评议结果:优秀;综合得分 84.50。" in ((await chen.wait_reply()).text or "")
         await sec.press(results, "公示")
         assert (await sec.wait_callback_answer()).text == "正在公示。"
         await sec.wait_edit(results)
@@ -381,8 +386,8 @@ async def test_appraisal_from_opening_to_publication(
         assert await bot.scalar("SELECT count(*) FROM deliveries WHERE photo_id IS NOT NULL") == 11
         photo, notice = await chen.wait_replies(2, timeout=10)
         assert photo.photo and "2026 年度民主评议党员" in (photo.text or "")
-        assert "您的评议结果:优秀;综合得分 90.50。" in (notice.text or "")
-        assert "孙差 — 59.00 · 不合格" in (notice.text or "")
+        assert "您的评议结果:优秀;综合得分 84.50。" in (notice.text or "")
+        assert "孙差 — 71.00 · 不合格" in (notice.text or "")
         users[LEAVER].skip_pending()
         await users[LEAVER].expect_no_reply(0.3)  # the leaver is not told
 
@@ -410,7 +415,7 @@ async def test_appraisal_from_opening_to_publication(
         assert set(by_name) == set(NAMES.values()) - {"吴走"}
         assert by_name["陈一"][3:7] == (10, 0, 0, 0)
         assert by_name[HAND][3:7] == (0, 9, 1, 0)
-        assert by_name[HAND][11] == 83.08
+        assert by_name[HAND][11] == 81.32
         assert by_name[BAD][13] == "不合格" and "全年多次无故" in by_name[BAD][14]
         cells = [str(c) for r in rows for c in r if c is not None]
         assert not any("voter" in c or len(c) == 64 for c in cells)  # no token, no pair

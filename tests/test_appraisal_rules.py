@@ -64,6 +64,7 @@ candidates = st.lists(
         name=st.sampled_from(["甲", "乙", "丙", "丁", "李明", "王芳"]),
         combined=maybe_scores,
         admonished=st.booleans(),
+        appraisal=maybe_scores,
     ),
     max_size=40,
     unique_by=lambda c: c.person_id,
@@ -81,10 +82,12 @@ def test_proposals_respect_the_cap_and_the_admonition(members: list[Candidate], 
         c = by_id[p.person_id]
         if p.grade is Grade.EXCELLENT:
             assert not c.admonished
-            assert c.combined is not None and c.combined >= 90
-        if c.combined is not None and c.combined < 60:
+            assert c.appraisal is not None and c.appraisal >= 90
+        if c.appraisal is not None and c.appraisal < 60:
             assert p.grade is Grade.UNQUALIFIED  # proposed only: the group confirms
-        if c.combined is not None and p.grade is not grade_for(c.combined):
+        if c.appraisal is None:
+            assert p.grade is Grade.QUALIFIED and p.notes == ("no_score",)
+        elif p.grade is not grade_for(c.appraisal):
             assert p.notes  # every downgrade says why
     # the order of the members does not matter
     assert propose(list(reversed(members)), share) == proposals
@@ -95,14 +98,19 @@ def test_the_best_are_the_excellent_ones(members: list[Candidate], share: int) -
     proposals = propose(members, share)
     chosen = [c for c in members if proposals[c.person_id].grade is Grade.EXCELLENT]
     capped = [c for c in members if "cap" in proposals[c.person_id].notes]
+    low = Decimal(-1)
     for c in chosen:
         for other in capped:
-            assert c.combined is not None and other.combined is not None
-            assert c.combined >= other.combined
+            mine = (c.combined if c.combined is not None else low, c.appraisal or low)
+            theirs = (
+                other.combined if other.combined is not None else low,
+                other.appraisal or low,
+            )
+            assert mine >= theirs
 
 
 def test_the_cap_of_twelve_members() -> None:
-    members = [Candidate(i, f"m{i:02}", Decimal(99 - i)) for i in range(12)]
+    members = [Candidate(i, f"m{i:02}", Decimal(99 - i), appraisal=Decimal(95)) for i in range(12)]
     proposals = propose(members, 30)
     assert excellent_cap(12, 30) == 3
     assert [p.person_id for p in proposals.values() if p.grade is Grade.EXCELLENT] == [0, 1, 2]
@@ -110,7 +118,7 @@ def test_the_cap_of_twelve_members() -> None:
 
 
 def test_admonished_member_is_not_excellent() -> None:
-    proposals = propose([Candidate(1, "甲", Decimal(98), admonished=True)], 100)
+    proposals = propose([Candidate(1, "甲", Decimal(98), True, Decimal(95))], 100)
     assert proposals[1].grade is Grade.QUALIFIED
     assert proposals[1].notes == ("admonished",)
 
@@ -146,3 +154,51 @@ def test_settings_validation() -> None:
     assert AppraisalSettings().problem() is None
     assert AppraisalSettings().with_value("self", 30).problem() is not None
     assert AppraisalSettings.from_json(AppraisalSettings().to_json()) == AppraisalSettings()
+
+
+def _proposed(daily: Decimal, self_: str, peers: list[str], group: str) -> tuple[Grade, Decimal]:
+    """One member of a branch of many with the default settings: their proposed grade
+    and combined score (the cap does not bind: the share is 100 here)."""
+    s = AppraisalSettings()
+    appraisal = appraisal_score(
+        Grade(self_).points, peer_score(vote_counts(peers)), Grade(group).points, s
+    )
+    combined = combined_score(daily, appraisal, s)
+    assert combined is not None
+    proposal = propose([Candidate(1, "甲", combined, False, appraisal)], 100)[1]
+    return proposal.grade, combined
+
+
+def test_the_default_weights_let_a_member_with_the_base_score_be_excellent() -> None:
+    """The reported defect: 70 % on daily points capped a base-score member at 84.5."""
+    base = Decimal(80)  # the scheme's base, no deduction, no bonus
+    mostly_excellent = ["excellent"] * 8 + ["qualified"] * 3
+    grade, combined = _proposed(base, "excellent", mostly_excellent, "excellent")
+    assert grade is Grade.EXCELLENT
+    assert combined < 90  # the combined score alone would never have made it
+    mostly_qualified = ["qualified"] * 8 + ["excellent", "basic", "qualified"]
+    assert _proposed(base, "qualified", mostly_qualified, "qualified")[0] is Grade.QUALIFIED
+    mostly_basic = ["basic"] * 8 + ["qualified"] * 3
+    assert _proposed(base, "basic", mostly_basic, "basic")[0] is Grade.BASIC
+    mostly_unqualified = ["unqualified"] * 8 + ["basic"] * 3
+    assert _proposed(base, "basic", mostly_unqualified, "unqualified")[0] is Grade.UNQUALIFIED
+    # top daily points do not lift a 合格 appraisal to 优秀
+    assert _proposed(Decimal(110), "qualified", mostly_qualified, "qualified")[0] is (
+        Grade.QUALIFIED
+    )
+
+
+def test_the_daily_points_rank_the_excellent_ones_under_the_cap() -> None:
+    """Same 优秀 appraisal, the cap keeps the better daily points (combined score)."""
+    s = AppraisalSettings()
+    appraisal = Decimal(95)
+    members = [
+        Candidate(i, f"m{i}", combined_score(Decimal(daily), appraisal, s), False, appraisal)
+        for i, daily in enumerate([80, 90, 70, 85])
+    ]
+    proposals = propose(members + [Candidate(9, "x", None, False, None)] * 1, 50)
+    # 5 appraised, 50 % → 2 优秀: daily 90 (id 1) and 85 (id 3)
+    chosen = sorted(p.person_id for p in proposals.values() if p.grade is Grade.EXCELLENT)
+    assert chosen == [1, 3]
+    assert proposals[0].notes == ("cap",) and proposals[2].notes == ("cap",)
+    assert proposals[9].notes == ("no_score",)
