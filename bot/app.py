@@ -32,6 +32,7 @@ from domain.services import Services
 from domain.viewer import TelegramUserInfo
 from handlers import (
     appraisal,
+    appraisal_meeting,
     calendar,
     dialog,
     errors,
@@ -90,6 +91,7 @@ FEATURES: Sequence[ModuleType] = (
     meetings_jobs,
     talks,
     appraisal,
+    appraisal_meeting,
 )
 FALLBACKS: Sequence[ModuleType] = (dialog, errors)
 

@@ -25,6 +25,7 @@ from domain.viewer import Viewer
 from locales.i18n import N_
 from store import repositories as repo
 from store.models import (
+    Appraisal,
     Branch,
     LeadingCadre,
     Meeting,
@@ -59,6 +60,10 @@ class MeetingInfo:
     status: str
     lecturer_person_id: int | None = None
     lecturer_name: str | None = None
+    #: The democratic appraisal on this (组织生活会) meeting's agenda: its year and
+    #: deadline (local), when an appraisal is linked to it (``appraisals.meeting_id``).
+    appraisal_year: int | None = None
+    appraisal_deadline: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -169,13 +174,19 @@ class MeetingService(Service):
     async def _info(self, m: Meeting) -> MeetingInfo:
         branch = await self._branch(m.branch_id)
         names = await self._names({m.chair_person_id, m.minutes_person_id, m.lecturer_person_id})
+        zone = ZoneInfo(branch.timezone)
+        appraisal = (
+            await self.session.execute(
+                select(Appraisal.year, Appraisal.deadline).where(Appraisal.meeting_id == m.id)
+            )
+        ).first()
         return MeetingInfo(
             id=m.id,
             branch_id=m.branch_id,
             kind=m.kind,
             title=m.title,
             starts_at=m.starts_at,
-            local_start=m.starts_at.astimezone(ZoneInfo(branch.timezone)),
+            local_start=m.starts_at.astimezone(zone),
             place=m.place,
             party_group=m.party_group,
             chair_person_id=m.chair_person_id,
@@ -185,6 +196,8 @@ class MeetingService(Service):
             status=m.status,
             lecturer_person_id=m.lecturer_person_id,
             lecturer_name=names.get(m.lecturer_person_id or 0),
+            appraisal_year=appraisal[0] if appraisal else None,
+            appraisal_deadline=appraisal[1].astimezone(zone) if appraisal else None,
         )
 
     async def _meeting(self, viewer: Viewer, meeting_id: int) -> Meeting:

@@ -7,6 +7,7 @@ from functools import cached_property
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.appraisal import AppraisalService
+from domain.appraisal_meeting import AppraisalMeetingService
 from domain.clock import Clock
 from domain.dashboard import DashboardService
 from domain.deliveries import DeliveryService
@@ -111,3 +112,7 @@ class Services:
     @cached_property
     def appraisal(self) -> AppraisalService:
         return AppraisalService(self.session, self.clock)
+
+    @cached_property
+    def appraisal_meeting(self) -> AppraisalMeetingService:
+        return AppraisalMeetingService(self.session, self.clock)

@@ -19,6 +19,7 @@ from bot.context import BranchApp, BranchContext
 from bot.runtime import Runtime
 from domain.appraisal_base import AppraisalInfo
 from domain.appraisal_export import NOTE_LABELS, appraisal_workbook
+from domain.appraisal_meeting import LinkedMeeting
 from domain.appraisal_results import REVIEWERS_ONLY, MemberResult, ResultsView
 from domain.appraisal_rules import SETTING_RANGES, Grade
 from domain.dialogs import Dialog
@@ -26,6 +27,7 @@ from domain.errors import DomainError
 from domain.periods import MAX_YEAR, MIN_YEAR
 from domain.reader import Reader
 from domain.roles import Audience
+from handlers import appraisal_meeting as life
 from handlers import appraisal_vote as vote
 from handlers.callbacks import Callback, pattern
 from handlers.common import (
@@ -103,6 +105,9 @@ async def appraisal_command(update: Update, ctx: BranchContext) -> None:
             text, markup = await secretary_home(ctx)
         else:
             text, markup = await vote.member_home(ctx)
+            named = life.meeting_line(_, await ctx.svc.appraisal_meeting.linked(viewer))
+            if named is not None:
+                text += "\n" + named
         await reply(update, ctx, text, markup)
     except DomainError as exc:
         await reply(update, ctx, render_error(ctx, exc))
@@ -208,10 +213,9 @@ async def secretary_home(ctx: BranchContext) -> tuple[str, InlineKeyboardMarkup]
     ]
     if problem:
         lines.append("⚠ " + t(problem))
-    if info.meeting_id is not None:
-        lines.append(
-            t("Linked to the organisational life meeting No. {id}.").format(id=info.meeting_id)
-        )
+    named = life.meeting_line(t, await ctx.svc.appraisal_meeting.linked(ctx.viewer))
+    if named is not None:
+        lines.append(named)
     rows: list[list[InlineKeyboardButton]] = []
     if info.status == "open":
         lines.append(t("Settings: /appraisal set … (send /appraisal help)."))
@@ -223,6 +227,7 @@ async def secretary_home(ctx: BranchContext) -> tuple[str, InlineKeyboardMarkup]
             ]
         )
         rows.append([button(t("📋 Scoring group"), Callback(vote.PREFIX, 0, "grp"))])
+        rows.append([life.menu_button(t)])
         rows.append([button(t("📊 Results"), Callback(PREFIX, 0, "res"))])
     else:
         lines.append(t("The appraisal is finalised."))
@@ -282,7 +287,9 @@ def grade_name(t: Gettext, grade: Grade | None) -> str:
     return t(grade.label) if grade else t("waiting for the group")
 
 
-def result_line(t: Gettext, index: int, r: MemberResult) -> str:
+def result_line(
+    t: Gettext, index: int, r: MemberResult, meeting: LinkedMeeting | None = None
+) -> str:
     def num(value: object) -> str:
         return "-" if value is None else str(value)
 
@@ -307,12 +314,15 @@ def result_line(t: Gettext, index: int, r: MemberResult) -> str:
         notes.append(t("admonished (诫勉)"))
     if r.final is not Grade.UNQUALIFIED and r.proposed is Grade.UNQUALIFIED:
         notes.append(t("不合格 not confirmed by the group"))
+    attended = life.attendance_note(t, meeting, r.person_id)
+    if attended is not None:
+        notes.append(attended)
     if notes:
         line += " · " + "; ".join(notes)
     return line
 
 
-def results_text(t: Gettext, view: ResultsView) -> str:
+def results_text(t: Gettext, view: ResultsView, meeting: LinkedMeeting | None = None) -> str:
     info = view.info
     excellent = sum(1 for r in view.results if r.final is Grade.EXCELLENT)
     lines = [
@@ -326,10 +336,13 @@ def results_text(t: Gettext, view: ResultsView) -> str:
         t("优秀: {n} of at most {cap} ({share}% of {total}).").format(
             n=excellent, cap=view.cap, share=info.settings.excellent, total=len(view.results)
         ),
-        "",
     ]
+    attendance = life.attendance_line(t, meeting)
+    if attendance is not None:
+        lines.append(attendance)
+    lines.append("")
     for i, r in enumerate(view.results[:RESULT_LINES], start=1):
-        lines.append(result_line(t, i, r))
+        lines.append(result_line(t, i, r, meeting))
     if len(view.results) > RESULT_LINES:
         lines.append(
             t("… and {n} more: see /export appraisal.").format(n=len(view.results) - RESULT_LINES)
@@ -368,7 +381,8 @@ async def _results(update: Update, ctx: BranchContext, cb: Callback) -> None:
         rows.append([button(t("📣 Publish (公示)"), Callback(PREFIX, 0, "pub"))])
     if ctx.viewer.is_secretary:
         rows.append([button(t("« Back"), Callback(PREFIX, 0, "home"))])
-    await reply(update, ctx, results_text(t, view), keyboard(rows) if rows else None)
+    meeting = await ctx.svc.appraisal_meeting.linked(ctx.viewer)
+    await reply(update, ctx, results_text(t, view, meeting), keyboard(rows) if rows else None)
 
 
 async def _unqualified(update: Update, ctx: BranchContext, cb: Callback) -> None:

@@ -96,6 +96,15 @@ def meeting_head(t: Gettext, m: MeetingInfo) -> str:
         lines.append(t("Minutes: {name}").format(name=esc(m.minutes_name)))
     if m.kind == rules.LECTURE and m.lecturer_name:
         lines.append(t("Lecturer: {name}").format(name=esc(m.lecturer_name)))
+    if m.appraisal_year is not None and m.appraisal_deadline is not None:
+        lines.append(
+            t(
+                "Agenda: the democratic appraisal of {year} (民主评议党员); grading in "
+                "/appraisal until {deadline}."
+            ).format(
+                year=m.appraisal_year, deadline=m.appraisal_deadline.strftime("%Y-%m-%d %H:%M")
+            )
+        )
     return "\n".join(lines)
 
 
