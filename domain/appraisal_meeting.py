@@ -28,7 +28,6 @@ from store.models import Appraisal, Meeting
 MEETING_TIME = time(14, 30)
 #: The title the button gives it (the secretary can rename it with the meetings feature).
 MEETING_TITLE = "{year}年度组织生活会暨民主评议党员"
-NOT_A_LIFE_MEETING = N_("This is not an organisational life meeting of your branch.")
 
 
 @dataclass(frozen=True)
@@ -103,7 +102,8 @@ class AppraisalMeetingService(AppraisalService):
         _info, choices = await self.life_meetings(viewer)
         meeting = next((m for m in choices if m.id == meeting_id), None)
         if meeting is None:
-            raise Conflict(NOT_A_LIFE_MEETING)
+            # a forged or stale id: audited as a refusal
+            raise NotFound(N_("This is not an organisational life meeting of your branch."))
         if info.meeting_id == meeting.id:
             return meeting, False
         await self._unique(meeting.id, row.id)
@@ -142,9 +142,10 @@ class AppraisalMeetingService(AppraisalService):
             at=MEETING_TIME,
             title=MEETING_TITLE.format(year=info.year),
         )
-        meeting, invited = await self._meetings().create(viewer, new)
+        meetings = self._meetings()
+        meeting, invited = await meetings.create(viewer, new)
         await self.link_meeting(viewer, meeting.id)
-        return meeting, invited
+        return await meetings.info(viewer, meeting.id), invited  # with the agenda now
 
     async def unlink(self, viewer: Viewer) -> bool:
         """Remove the link (secretary, audited); False when there was none."""

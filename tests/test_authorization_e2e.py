@@ -514,6 +514,12 @@ async def build_world(bot: Harness) -> World:
         u.skip_pending()
     # og: the oversight sorted by meetings compliance (only organisation admins).
     buttons["og view meetings"] = Callback("og", 0, "view", "meetings").pack()
+    # am: the appraisal's 组织生活会 (schedule, pick, unlink: the secretary's).
+    buttons["am menu"] = Callback("am", 0, "menu").pack()
+    buttons["am new"] = Callback("am", 0, "new").pack()
+    buttons["am off"] = Callback("am", 0, "off").pack()
+    meeting_id = int(await bot.scalar("SELECT max(id) FROM meetings"))
+    buttons["am pick"] = Callback("am", meeting_id, "pick").pack()
     await bot.emu.wait_until(lambda: bot.emu.pending_updates == 0)
     return world
 
@@ -550,6 +556,9 @@ OWN_BRANCH_BUTTONS = {
     "pl list",
     "ap open",
     "ap home",
+    "am menu",
+    "am new",
+    "am off",
 }
 BUTTONS = [
     "jr approve",
@@ -632,6 +641,10 @@ BUTTONS = [
     "ap publish",
     "ap unqualified",
     "ap not unqualified",
+    "am menu",
+    "am new",
+    "am off",
+    "am pick",
 ]
 BUTTON_CASES = [
     pytest.param(name, actor, id=f"{name.replace(' ', '-')}-by-{actor}")
