@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from bot.app import LOCAL_TOKEN
 from bot.settings import Settings
@@ -88,8 +88,9 @@ async def populate(
                 )
             )
         ).scalar_one()
+        assert secretary_pid is not None  # branch create binds the secretary's account
         await session.execute(
-            TelegramAccount.__table__.update()
+            update(TelegramAccount)
             .where(TelegramAccount.telegram_user_id == SECRETARY_TG)
             .values(first_name="王书记", language_code="zh-hans", started_at=now)
         )

@@ -131,14 +131,14 @@ async def run(
             quarter=Quarter(2026, 2),
         )  # fmt: skip
         await db.dispose()
-        common = {"burst": burst, "others": others, "samples": samples, "patience": patience}
         # Each phase on its own copy: a new emulator numbers its updates from 1 again.
         for name, throttle in (("on", True), ("off", False))[: 2 if compare else 1]:
             copy = tmp / f"flood-{name}.sqlite3"
             shutil.copyfile(tmp / "flood.sqlite3", copy)
             results[name] = await _phase(
-                f"sqlite:///{copy}", tmp, population, throttle=throttle, **common
-            )
+                f"sqlite:///{copy}", tmp, population, throttle=throttle, burst=burst,
+                others=others, samples=samples, patience=patience,
+            )  # fmt: skip
     return results
 
 

@@ -184,7 +184,7 @@ async def child_rss(url: str, members: int, updates: int) -> dict[str, Any]:
                 user = emu.user(FIRST_MEMBER_TG + n, f"党员{n:05d}")
                 await user.send("/points")
                 reply = await user.wait_reply(timeout=30)
-                assert "积分" in reply.text, reply.text
+                assert reply.text and "积分" in reply.text, reply.text
             rss_after, peak = rss_mb()
         finally:
             await stop_app(app)

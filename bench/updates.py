@@ -153,6 +153,7 @@ async def run(
     from bot.runtime import Runtime
     from domain.clock import FrozenClock
     from domain.periods import Quarter
+    from domain.points import ClaimInfo
     from domain.services import Services
     from emulator import BotAPIEmulator
     from handlers.points_review import review_markup, review_text
@@ -177,7 +178,7 @@ async def run(
             # Pending claims to approve: one per (member, item, day), made through the
             # service as the member would (no per-claim round trips through the chat).
             claimable = [i for i in population.items if i.points > 0 and not i.evidence_required]
-            claims = []
+            claims: list[ClaimInfo] = []
             async with db.session() as session:
                 svc = Services(session, clock)
                 n = 0
@@ -250,6 +251,7 @@ async def run(
 
                 async def approve(n: int) -> None:
                     claim, message = claims[n], messages[n]
+                    assert claim.telegram_user_id is not None  # members have accounts here
                     claimant = by_telegram[claim.telegram_user_id]
                     await secretary.press(message, "批准")
                     await secretary.wait_edit(message, timeout=10)
