@@ -563,29 +563,38 @@ class MeetingService(Service):
         return att.checked_in_at is not None
 
     async def attendees(self, meeting_id: int) -> list[AttendeeInfo]:
+        return (await self.attendees_of([meeting_id])).get(meeting_id, [])
+
+    async def attendees_of(self, meeting_ids: list[int]) -> dict[int, list[AttendeeInfo]]:
+        """The attendees of several meetings in one query, by meeting id (a meeting
+        without attendees is absent)."""
+        if not meeting_ids:
+            return {}
         rows = (
             await self.session.execute(
                 select(MeetingAttendance, Person.full_name, TelegramAccount.telegram_user_id)
                 .join(Person, Person.id == MeetingAttendance.person_id)
                 .outerjoin(TelegramAccount, TelegramAccount.person_id == Person.id)
-                .where(MeetingAttendance.meeting_id == meeting_id)
+                .where(MeetingAttendance.meeting_id.in_(meeting_ids))
                 .order_by(Person.full_name, Person.id)
             )
         ).all()
-        return [
-            AttendeeInfo(
-                a.id,
-                a.person_id,
-                name,
-                tid,
-                a.response,
-                a.leave_status,
-                a.leave_reason,
-                a.checked_in_at,
-                a.late,
+        result: dict[int, list[AttendeeInfo]] = {}
+        for a, name, tid in rows:
+            result.setdefault(a.meeting_id, []).append(
+                AttendeeInfo(
+                    a.id,
+                    a.person_id,
+                    name,
+                    tid,
+                    a.response,
+                    a.leave_status,
+                    a.leave_reason,
+                    a.checked_in_at,
+                    a.late,
+                )
             )
-            for a, name, tid in rows
-        ]
+        return result
 
     async def record(
         self, viewer: Viewer, meeting_id: int

@@ -33,12 +33,12 @@ class ComplianceService(MeetingService):
                 select(Meeting).where(Meeting.branch_id == branch_id, Meeting.status == "held")
             )
         ).all()
+        dated = [(m, m.starts_at.astimezone(zone).date()) for m in meetings]
+        inside = [(m, day) for m, day in dated if day.year == year]
+        attendees = await self.attendees_of([m.id for m, _ in inside])
         result = []
-        for m in meetings:
-            day = m.starts_at.astimezone(zone).date()
-            if day.year != year:
-                continue
-            people = await self.attendees(m.id)
+        for m, day in inside:
+            people = attendees.get(m.id, [])
             present = sum(a.outcome == rules.PRESENT for a in people)
             result.append((m, day, present, len(people)))
         return result
@@ -131,12 +131,12 @@ class ComplianceService(MeetingService):
                 .order_by(Meeting.starts_at, Meeting.id)
             )
         ).all()
+        meetings = [m for m in meetings if m.starts_at.astimezone(zone).year == year]
+        attendees_by_meeting = await self.attendees_of([m.id for m in meetings])
         rows: list[RegisterRow] = []
         people: dict[int, str] = {}
         for m in meetings:
-            if m.starts_at.astimezone(zone).year != year:
-                continue
-            attendees = await self.attendees(m.id)
+            attendees = attendees_by_meeting.get(m.id, [])
             for a in attendees:
                 people.setdefault(a.person_id, a.name)
             minutes = await self.session.scalar(
