@@ -22,6 +22,7 @@ from domain.clock import FrozenClock
 from emulator import BotMessage, EmulatedUser
 from handlers.callbacks import parse
 from handlers.meetings_jobs import run_notices, run_overdue
+from tests.databases import TemplateDatabase
 from tests.harness import Harness, running_bot
 
 pytestmark = pytest.mark.e2e
@@ -49,9 +50,9 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 async def mbot(
-    tmp_path: Path, template_db: Path | None, clock: FrozenClock
+    tmp_path: Path, template_db: TemplateDatabase, clock: FrozenClock
 ) -> AsyncIterator[Harness]:
-    async with running_bot(tmp_path, template_db, clock=clock) as harness:  # type: ignore[arg-type]
+    async with running_bot(tmp_path, template_db, clock=clock) as harness:
         yield harness
 
 
@@ -274,12 +275,12 @@ async def test_overdue_alert_is_sent_once(mbot: Harness, clock: FrozenClock) -> 
 
 
 async def test_leave_and_minutes_dialogs_survive_a_restart(
-    tmp_path: Path, template_db: Path | None, clock: FrozenClock
+    tmp_path: Path, template_db: TemplateDatabase, clock: FrozenClock
 ) -> None:
     from tests.harness import lasting_world
 
-    async with lasting_world(tmp_path, template_db) as (url, telegram):  # type: ignore[arg-type]
-        async with running_bot(tmp_path, template_db, clock=clock, url=url, emu=telegram) as bot:  # type: ignore[arg-type]
+    async with lasting_world(tmp_path, template_db) as (url, telegram):
+        async with running_bot(tmp_path, template_db, clock=clock, url=url, emu=telegram) as bot:
             users = await setup(bot)
             sec, li = users[1001], users[2002]
             await sec.send("/meeting_new 支委会 2026-06-05 16:00 六月支委会")
@@ -303,7 +304,7 @@ async def test_leave_and_minutes_dialogs_survive_a_restart(
             await li.press_raw(notice.message_id, f"mt:{lecture_id}:lok")
             answer = await li.wait_callback_answer()
             assert "只有支部书记" in (answer.text or "")
-        async with running_bot(tmp_path, template_db, clock=clock, url=url, emu=telegram) as bot:  # type: ignore[arg-type]
+        async with running_bot(tmp_path, template_db, clock=clock, url=url, emu=telegram) as bot:
             li = bot.user(2002, "李四")
             li.started = True
             sec = bot.user(1001, "王书记")

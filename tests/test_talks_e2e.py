@@ -18,6 +18,7 @@ from sqlalchemy import text
 from domain.clock import FrozenClock
 from emulator import BotMessage, EmulatedUser
 from handlers.talks import run_talk_tasks
+from tests.databases import TemplateDatabase
 from tests.harness import Harness, running_bot
 
 pytestmark = pytest.mark.e2e
@@ -44,9 +45,9 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 async def tbot(
-    tmp_path: Path, template_db: Path | None, clock: FrozenClock
+    tmp_path: Path, template_db: TemplateDatabase, clock: FrozenClock
 ) -> AsyncIterator[Harness]:
-    async with running_bot(tmp_path, template_db, clock=clock) as harness:  # type: ignore[arg-type]
+    async with running_bot(tmp_path, template_db, clock=clock) as harness:
         yield harness
 
 
