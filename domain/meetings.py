@@ -162,18 +162,11 @@ class MeetingService(Service):
             raise NotFound(N_("This meeting does not exist."))
         return branch
 
-    async def _names(self, ids: set[int | None]) -> dict[int, str]:
-        wanted = {i for i in ids if i is not None}
-        if not wanted:
-            return {}
-        rows = await self.session.execute(
-            select(Person.id, Person.full_name).where(Person.id.in_(wanted))
-        )
-        return {pid: name for pid, name in rows}
-
     async def _info(self, m: Meeting) -> MeetingInfo:
         branch = await self._branch(m.branch_id)
-        names = await self._names({m.chair_person_id, m.minutes_person_id, m.lecturer_person_id})
+        names = await repo.person_names(
+            self.session, {m.chair_person_id, m.minutes_person_id, m.lecturer_person_id}
+        )
         zone = ZoneInfo(branch.timezone)
         appraisal = (
             await self.session.execute(
@@ -497,7 +490,7 @@ class MeetingService(Service):
                 TelegramAccount.person_id == att.person_id
             )
         )
-        name = (await self._names({att.person_id})).get(att.person_id, "")
+        name = (await repo.person_names(self.session, {att.person_id})).get(att.person_id, "")
         return LeaveDecision(await self._info(m), approve, account, name)
 
     # -- check-in and roll call --------------------------------------------------------

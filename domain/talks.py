@@ -27,7 +27,6 @@ from store import repositories as repo
 from store.models import (
     Branch,
     GroupLeader,
-    Person,
     Talk,
     TalkAlert,
     TelegramAccount,
@@ -89,16 +88,10 @@ class TalkService(Service):
         assert branch is not None
         return local_today(self.clock.now(), branch.timezone)
 
-    async def _names(self, ids: set[int]) -> dict[int, str]:
-        if not ids:
-            return {}
-        rows = await self.session.execute(
-            select(Person.id, Person.full_name).where(Person.id.in_(ids))
-        )
-        return {pid: name for pid, name in rows}
-
     async def _infos(self, talks: list[Talk]) -> list[TalkInfo]:
-        names = await self._names({t.person_a_id for t in talks} | {t.person_b_id for t in talks})
+        names = await repo.person_names(
+            self.session, {t.person_a_id for t in talks} | {t.person_b_id for t in talks}
+        )
         return [
             TalkInfo(
                 t.id,
@@ -124,7 +117,7 @@ class TalkService(Service):
         membership = await repo.current_membership(self.session, person_id)
         if membership is None or membership.branch_id != branch_id or person_id == viewer.person_id:
             raise NotFound(N_("This person is not a member of your branch."))
-        return (await self._names({person_id}))[person_id]
+        return (await repo.person_names(self.session, {person_id}))[person_id]
 
     async def check_held_day(self, viewer: Viewer, day: date) -> None:
         """A held talk's day: not in the future, not before last year."""

@@ -3,7 +3,7 @@ unit of work (one transaction per update, CLI command or scheduler tick) does.""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -84,6 +84,15 @@ async def branch_reviewers(session: AsyncSession, branch_id: int) -> list[Member
     )
     rows = (await session.execute(stmt)).all()
     return [MemberRow(person=p, membership=m, account=a) for p, m, a in rows]
+
+
+async def person_names(session: AsyncSession, ids: Iterable[int | None]) -> dict[int, str]:
+    """Full names by person id (``None`` ids skipped; one query, none for no ids)."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = await session.execute(select(Person.id, Person.full_name).where(Person.id.in_(wanted)))
+    return {pid: name for pid, name in rows}
 
 
 async def add_audit(
