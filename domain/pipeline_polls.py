@@ -114,11 +114,11 @@ class PollService(Service):
     async def open(
         self, viewer: Viewer, person_id: int, kind: PollKind, months: int | None = None
     ) -> OpenedPoll:
-        branch_id = await self.pipeline._need_reviewer(viewer, f"poll {kind.value}")
-        person = await self.pipeline._candidate(branch_id, person_id)
-        case = await self.pipeline._case(branch_id, person_id, create=True)
+        branch_id = await self.pipeline.need_reviewer(viewer, f"poll {kind.value}")
+        person = await self.pipeline.candidate(branch_id, person_id)
+        case = await self.pipeline.case_of(branch_id, person_id, create=True)
         assert case is not None
-        facts = self.pipeline.facts(case, await self.pipeline._steps(case))
+        facts = self.pipeline.facts(case, await self.pipeline.steps_of(case))
         if kind is PollKind.EXTEND:
             step_code = "extend"
             if months not in EXTENSION_CHOICES:
@@ -238,7 +238,7 @@ class PollService(Service):
 
     async def needs_masses(self, viewer: Viewer, poll_id: int) -> bool:
         """Closing this poll needs the non-members' paper ballots (the assessment)."""
-        await self.pipeline._need_reviewer(viewer, "poll close")
+        await self.pipeline.need_reviewer(viewer, "poll close")
         poll = await self._poll_for_voter(viewer, poll_id)
         if poll.closed_at is not None:
             raise Conflict(N_("This poll is closed."))
@@ -282,11 +282,11 @@ class PollService(Service):
         case = await self.session.get(PipelineCase, poll.case_id)
         assert case is not None and poll.arg is not None
         case.extension_months = poll.arg
-        for step in await self.pipeline._steps(case):
+        for step in await self.pipeline.steps_of(case):
             if step.code in rules.REOPENED_BY_EXTENSION:
                 step.superseded = True
         await self.session.flush()
-        today = await self.pipeline._today(case.branch_id)
+        today = await self.pipeline.today(case.branch_id)
         self.session.add(
             PipelineStep(
                 case_id=case.id,
@@ -332,7 +332,7 @@ class PollService(Service):
         ]
 
     async def open_in_branch(self, viewer: Viewer) -> list[PollView]:
-        await self.pipeline._need_reviewer(viewer, "polls")
+        await self.pipeline.need_reviewer(viewer, "polls")
         polls = await self.session.scalars(
             select(PipelinePoll)
             .join(PipelineCase, PipelineCase.id == PipelinePoll.case_id)
