@@ -28,7 +28,6 @@ from store.models import (
     PipelineNotice,
     PipelinePoll,
     PipelineStep,
-    TelegramAccount,
     ThoughtReport,
 )
 
@@ -502,9 +501,7 @@ class PipelineService(Service):
 
     # -- reminders and the digest -----------------------------------------------------
     async def telegram_of(self, person_id: int) -> int | None:
-        account = await self.session.scalar(
-            select(TelegramAccount).where(TelegramAccount.person_id == person_id)
-        )
+        account = await repo.account_of_person(self.session, person_id)
         if account is None or account.started_at is None:
             return None
         return account.telegram_user_id
