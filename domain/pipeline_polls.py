@@ -310,12 +310,7 @@ class PollService(Service):
         """Open polls in the viewer's branch the viewer may still vote in."""
         if viewer.branch_id is None or viewer.person_id is None:
             return []
-        polls = await self.session.scalars(
-            select(PipelinePoll)
-            .join(PipelineCase, PipelineCase.id == PipelinePoll.case_id)
-            .where(PipelineCase.branch_id == viewer.branch_id, PipelinePoll.closed_at.is_(None))
-            .order_by(PipelinePoll.id)
-        )
+        polls = await self._open_polls(viewer.branch_id)
         voted = set(
             (
                 await self.session.scalars(
@@ -327,19 +322,23 @@ class PollService(Service):
         )
         return [
             await self._view(p)
-            for p in polls.all()
+            for p in polls
             if viewer.person_id in p.entitled and p.id not in voted
         ]
 
     async def open_in_branch(self, viewer: Viewer) -> list[PollView]:
-        await self.pipeline.need_reviewer(viewer, "polls")
-        polls = await self.session.scalars(
+        branch_id = await self.pipeline.need_reviewer(viewer, "polls")
+        polls = await self._open_polls(branch_id)
+        return [await self._view(p) for p in polls]
+
+    async def _open_polls(self, branch_id: int) -> list[PipelinePoll]:
+        rows = await self.session.scalars(
             select(PipelinePoll)
             .join(PipelineCase, PipelineCase.id == PipelinePoll.case_id)
-            .where(PipelineCase.branch_id == viewer.branch_id, PipelinePoll.closed_at.is_(None))
+            .where(PipelineCase.branch_id == branch_id, PipelinePoll.closed_at.is_(None))
             .order_by(PipelinePoll.id)
         )
-        return [await self._view(p) for p in polls.all()]
+        return list(rows.all())
 
 
 def _masses(result: dict[str, Any]) -> rules.Masses | None:
