@@ -14,9 +14,9 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from domain.appraisal_base import AppraisalCore, AppraisalInfo, AppraisedMember
+from domain.appraisal_base import NOT_APPRAISED, AppraisalCore, AppraisalInfo, AppraisedMember
 from domain.appraisal_rules import Grade, voter_token
-from domain.errors import Conflict, DomainError
+from domain.errors import Conflict, DomainError, NotFound
 from domain.viewer import Viewer
 from locales.i18n import N_
 from store.models import Appraisal, AppraisalBallot, AppraisalGroupGrade, AppraisalSelf
@@ -184,7 +184,7 @@ class AppraisalVotes(AppraisalCore):
         others = await self._others(viewer, info.branch_id)
         places = {m.person_id: i for i, m in enumerate(others)}
         if target_person_id not in places:
-            await self._target(info.branch_id, target_person_id)  # raises NotFound
+            raise NotFound(NOT_APPRAISED)
         token = self._token(row, viewer.person_id or 0)
         ballot = (
             await self.session.scalars(
@@ -293,7 +293,7 @@ class AppraisalVotes(AppraisalCore):
         members = [m for m in await self.appraised(branch_id) if m.person_id != seat.person_id]
         places = {m.person_id: i for i, m in enumerate(members)}
         if target_person_id not in places:
-            await self._target(branch_id, target_person_id)
+            raise NotFound(NOT_APPRAISED)
         existing = (await self._group_rows(row.id, seat.id)).get(target_person_id)
         now = self.clock.now()
         if existing is None:
