@@ -151,14 +151,22 @@ class PipelineService(Service):
         return local_today(self.clock.now(), branch.timezone if branch else "Asia/Shanghai")
 
     async def steps_of(self, case: PipelineCase | None) -> list[PipelineStep]:
-        if case is None:
-            return []
+        """The file's procedures in the order recorded (without superseded ones)."""
+        return [] if case is None else (await self.steps_by_case([case]))[case.id]
+
+    async def steps_by_case(self, cases: list[PipelineCase]) -> dict[int, list[PipelineStep]]:
+        """The procedures of many files in one query (a list of candidates, the digest)."""
+        result: dict[int, list[PipelineStep]] = {c.id: [] for c in cases}
+        if not result:
+            return result
         rows = await self.session.scalars(
             select(PipelineStep)
-            .where(PipelineStep.case_id == case.id, PipelineStep.superseded.is_(False))
+            .where(PipelineStep.case_id.in_(sorted(result)), PipelineStep.superseded.is_(False))
             .order_by(PipelineStep.id)
         )
-        return list(rows.all())
+        for step in rows:
+            result[step.case_id].append(step)
+        return result
 
     @staticmethod
     def facts(case: PipelineCase | None, steps: list[PipelineStep]) -> CaseFacts:
@@ -183,14 +191,16 @@ class PipelineService(Service):
                 )
             ).all()
         }
+        listed = [
+            (m, cases.get(m.person.id))
+            for m in members
+            if m.person.status in CANDIDATE_STATUSES
+            or (m.person.id in cases and cases[m.person.id].closed_at is None)
+        ]
+        steps = await self.steps_by_case([case for _m, case in listed if case is not None])
         result = []
-        for m in members:
-            case = cases.get(m.person.id)
-            if m.person.status not in CANDIDATE_STATUSES and (
-                case is None or case.closed_at is not None
-            ):
-                continue
-            facts = self.facts(case, await self.steps_of(case))
+        for m, case in listed:
+            facts = self.facts(case, steps[case.id] if case else [])
             step = rules.next_step(facts)
             result.append(
                 (
@@ -542,8 +552,10 @@ class PipelineService(Service):
                 PipelineCase.branch_id == branch_id, PipelineCase.closed_at.is_(None)
             )
         )
-        for case in cases.all():
-            steps = await self.steps_of(case)
+        open_cases = list(cases.all())
+        steps_by_case = await self.steps_by_case(open_cases)
+        for case in open_cases:
+            steps = steps_by_case[case.id]
             facts = self.facts(case, steps)
             step = rules.next_step(facts)
             if step is None:
@@ -583,8 +595,10 @@ class PipelineService(Service):
             .where(PipelineCase.branch_id == branch_id, PipelineCase.closed_at.is_(None))
             .order_by(PipelineCase.id)
         )
-        for case in cases.all():
-            facts = self.facts(case, await self.steps_of(case))
+        open_cases = list(cases.all())
+        steps = await self.steps_by_case(open_cases)
+        for case in open_cases:
+            facts = self.facts(case, steps[case.id])
             step = rules.next_step(facts)
             person = await self.session.get(Person, case.person_id)
             assert person is not None
