@@ -189,12 +189,6 @@ class AppraisalCore(Service):
             raise NotAllowed(N_("Only full and probationary members take part in the appraisal."))
         return await self._row(viewer.branch_id)
 
-    async def _target(self, branch_id: int, person_id: int) -> AppraisedMember:
-        for member in await self.appraised(branch_id):
-            if member.person_id == person_id:
-                return member
-        raise NotFound(NOT_APPRAISED)
-
     # -- the scoring group --------------------------------------------------------------
     async def seats(self, appraisal_id: int) -> list[Seat]:
         rows = await self.session.scalars(

@@ -14,9 +14,9 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from domain.appraisal_base import AppraisalCore, AppraisalInfo, AppraisedMember
+from domain.appraisal_base import NOT_APPRAISED, AppraisalCore, AppraisalInfo, AppraisedMember
 from domain.appraisal_rules import Grade, voter_token
-from domain.errors import Conflict, DomainError
+from domain.errors import Conflict, DomainError, NotFound
 from domain.viewer import Viewer
 from locales.i18n import N_
 from store.models import Appraisal, AppraisalBallot, AppraisalGroupGrade, AppraisalSelf
@@ -145,8 +145,9 @@ class AppraisalVotes(AppraisalCore):
             raise Conflict(N_("The appraisal has been finalised; it can no longer change."))
         return voter_token(row.salt, person_id)
 
-    async def _others(self, viewer: Viewer, branch_id: int) -> list[AppraisedMember]:
-        return [m for m in await self.appraised(branch_id) if m.person_id != viewer.person_id]
+    async def _others(self, branch_id: int, person_id: int | None) -> list[AppraisedMember]:
+        """Everyone appraised in the branch but ``person_id`` (whom nobody grades)."""
+        return [m for m in await self.appraised(branch_id) if m.person_id != person_id]
 
     async def _my_ballots(self, row: Appraisal, token: str) -> dict[int, Grade]:
         rows = await self.session.execute(
@@ -159,7 +160,7 @@ class AppraisalVotes(AppraisalCore):
     async def peer_screen(self, viewer: Viewer, index: int) -> BallotScreen:
         """The ``index``-th other member on the viewer's peer screen (kept in range)."""
         row, info = await self._appraised_voter(viewer)
-        others = await self._others(viewer, info.branch_id)
+        others = await self._others(info.branch_id, viewer.person_id)
         if not others:
             raise Conflict(N_("There is nobody else to grade."))
         index = min(max(index, 0), len(others) - 1)
@@ -171,7 +172,7 @@ class AppraisalVotes(AppraisalCore):
 
     async def peer_list(self, viewer: Viewer) -> tuple[list[AppraisedMember], dict[int, Grade]]:
         row, info = await self._appraised_voter(viewer)
-        others = await self._others(viewer, info.branch_id)
+        others = await self._others(info.branch_id, viewer.person_id)
         return others, await self._my_ballots(row, self._token(row, viewer.person_id or 0))
 
     async def vote(self, viewer: Viewer, target_person_id: int, grade: Grade) -> int:
@@ -181,10 +182,10 @@ class AppraisalVotes(AppraisalCore):
         if target_person_id == viewer.person_id:
             raise Conflict(SELF_VOTE)
         self._window(row, info)
-        others = await self._others(viewer, info.branch_id)
+        others = await self._others(info.branch_id, viewer.person_id)
         places = {m.person_id: i for i, m in enumerate(others)}
         if target_person_id not in places:
-            await self._target(info.branch_id, target_person_id)  # raises NotFound
+            raise NotFound(NOT_APPRAISED)
         token = self._token(row, viewer.person_id or 0)
         ballot = (
             await self.session.scalars(
@@ -244,7 +245,7 @@ class AppraisalVotes(AppraisalCore):
     async def group_screen(self, viewer: Viewer, index: int) -> BallotScreen:
         branch_id = await self.grader_branch(viewer)
         row, info, seat = await self._grader(viewer, branch_id)
-        members = [m for m in await self.appraised(branch_id) if m.person_id != seat.person_id]
+        members = await self._others(branch_id, seat.person_id)
         if not members:
             raise Conflict(N_("There is nobody else to grade."))
         index = min(max(index, 0), len(members) - 1)
@@ -290,10 +291,10 @@ class AppraisalVotes(AppraisalCore):
             raise Conflict(N_("The scoring group's grading has changed. Open it again."))
         if score is not None and not Decimal(0) <= score <= Decimal(100):
             raise DomainError(N_("A score is from 0 to 100."))
-        members = [m for m in await self.appraised(branch_id) if m.person_id != seat.person_id]
+        members = await self._others(branch_id, seat.person_id)
         places = {m.person_id: i for i, m in enumerate(members)}
         if target_person_id not in places:
-            await self._target(branch_id, target_person_id)
+            raise NotFound(NOT_APPRAISED)
         existing = (await self._group_rows(row.id, seat.id)).get(target_person_id)
         now = self.clock.now()
         if existing is None:

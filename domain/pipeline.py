@@ -28,7 +28,6 @@ from store.models import (
     PipelineNotice,
     PipelinePoll,
     PipelineStep,
-    TelegramAccount,
     ThoughtReport,
 )
 
@@ -120,20 +119,20 @@ class DueItem:
 
 class PipelineService(Service):
     # -- rights and lookups ---------------------------------------------------------------
-    async def _need_reviewer(self, viewer: Viewer, what: str) -> int:
+    async def need_reviewer(self, viewer: Viewer, what: str) -> int:
         if not viewer.is_reviewer or viewer.branch_id is None:
             await self.audit("pipeline.denied", actor=viewer, subject_type="pipeline", what=what)
             raise NotAllowed(REVIEWERS_ONLY)
         return viewer.branch_id
 
-    async def _candidate(self, branch_id: int, person_id: int) -> Person:
+    async def candidate(self, branch_id: int, person_id: int) -> Person:
         membership = await repo.current_membership(self.session, person_id)
         person = await self.session.get(Person, person_id)
         if person is None or membership is None or membership.branch_id != branch_id:
             raise NotFound(N_("This person is not in your branch."))
         return person
 
-    async def _case(self, branch_id: int, person_id: int, *, create: bool) -> PipelineCase | None:
+    async def case_of(self, branch_id: int, person_id: int, *, create: bool) -> PipelineCase | None:
         case = await self.session.scalar(
             select(PipelineCase).where(
                 PipelineCase.branch_id == branch_id, PipelineCase.person_id == person_id
@@ -147,19 +146,27 @@ class PipelineService(Service):
             await self.session.flush()
         return case
 
-    async def _today(self, branch_id: int) -> date:
+    async def today(self, branch_id: int) -> date:
         branch = await self.session.get(Branch, branch_id)
         return local_today(self.clock.now(), branch.timezone if branch else "Asia/Shanghai")
 
-    async def _steps(self, case: PipelineCase | None) -> list[PipelineStep]:
-        if case is None:
-            return []
+    async def steps_of(self, case: PipelineCase | None) -> list[PipelineStep]:
+        """The file's procedures in the order recorded (without superseded ones)."""
+        return [] if case is None else (await self.steps_by_case([case]))[case.id]
+
+    async def steps_by_case(self, cases: list[PipelineCase]) -> dict[int, list[PipelineStep]]:
+        """The procedures of many files in one query (a list of candidates, the digest)."""
+        result: dict[int, list[PipelineStep]] = {c.id: [] for c in cases}
+        if not result:
+            return result
         rows = await self.session.scalars(
             select(PipelineStep)
-            .where(PipelineStep.case_id == case.id, PipelineStep.superseded.is_(False))
+            .where(PipelineStep.case_id.in_(sorted(result)), PipelineStep.superseded.is_(False))
             .order_by(PipelineStep.id)
         )
-        return list(rows.all())
+        for step in rows:
+            result[step.case_id].append(step)
+        return result
 
     @staticmethod
     def facts(case: PipelineCase | None, steps: list[PipelineStep]) -> CaseFacts:
@@ -174,7 +181,7 @@ class PipelineService(Service):
     # -- reading -----------------------------------------------------------------------
     async def candidates(self, viewer: Viewer) -> list[tuple[int, str, rules.Stage, str | None]]:
         """(person id, name, stage, next step's msgid) of everyone in the pipeline."""
-        branch_id = await self._need_reviewer(viewer, "list")
+        branch_id = await self.need_reviewer(viewer, "list")
         members = await repo.branch_members(self.session, branch_id)
         cases = {
             c.person_id: c
@@ -184,14 +191,16 @@ class PipelineService(Service):
                 )
             ).all()
         }
+        listed = [
+            (m, cases.get(m.person.id))
+            for m in members
+            if m.person.status in CANDIDATE_STATUSES
+            or (m.person.id in cases and cases[m.person.id].closed_at is None)
+        ]
+        steps = await self.steps_by_case([case for _m, case in listed if case is not None])
         result = []
-        for m in members:
-            case = cases.get(m.person.id)
-            if m.person.status not in CANDIDATE_STATUSES and (
-                case is None or case.closed_at is not None
-            ):
-                continue
-            facts = self.facts(case, await self._steps(case))
+        for m, case in listed:
+            facts = self.facts(case, steps[case.id] if case else [])
             step = rules.next_step(facts)
             result.append(
                 (
@@ -204,16 +213,16 @@ class PipelineService(Service):
         return result
 
     async def dossier(self, viewer: Viewer, person_id: int) -> Dossier:
-        branch_id = await self._need_reviewer(viewer, "dossier")
-        person = await self._candidate(branch_id, person_id)
+        branch_id = await self.need_reviewer(viewer, "dossier")
+        person = await self.candidate(branch_id, person_id)
         return await self._dossier(branch_id, person)
 
     async def _dossier(self, branch_id: int, person: Person) -> Dossier:
-        case = await self._case(branch_id, person.id, create=False)
-        steps = await self._steps(case)
+        case = await self.case_of(branch_id, person.id, create=False)
+        steps = await self.steps_of(case)
         facts = self.facts(case, steps)
-        today = await self._today(branch_id)
-        names = await self._names({s.by_person_id for s in steps if s.by_person_id})
+        today = await self.today(branch_id)
+        names = await self.names({s.by_person_id for s in steps if s.by_person_id})
         views = [
             StepView(
                 s.code,
@@ -255,9 +264,6 @@ class PipelineService(Service):
         )
 
     async def names(self, ids: set[int]) -> dict[int, str]:
-        return await self._names(ids)
-
-    async def _names(self, ids: set[int]) -> dict[int, str]:
         if not ids:
             return {}
         rows = await self.session.execute(
@@ -271,15 +277,15 @@ class PipelineService(Service):
         development target or a probationary member: the procedures up to that status
         are marked done before the bot (on the roster's date — for a probationary member
         the admission, from which the probation runs — else today)."""
-        branch_id = await self._need_reviewer(viewer, "adopt")
-        person = await self._candidate(branch_id, person_id)
+        branch_id = await self.need_reviewer(viewer, "adopt")
+        person = await self.candidate(branch_id, person_id)
         last = ADOPT_THROUGH.get(person.status)
-        case = await self._case(branch_id, person_id, create=False)
-        if last is None or (case is not None and await self._steps(case)):
+        case = await self.case_of(branch_id, person_id, create=False)
+        if last is None or (case is not None and await self.steps_of(case)):
             raise Conflict(N_("This file has procedures already: record the next one."))
-        case = await self._case(branch_id, person_id, create=True)
+        case = await self.case_of(branch_id, person_id, create=True)
         assert case is not None
-        day = person.admitted_on or await self._today(branch_id)
+        day = person.admitted_on or await self.today(branch_id)
         now = self.clock.now()
         for step in rules.STEPS[: rules.ORDER[last] + 1]:
             self.session.add(
@@ -307,11 +313,11 @@ class PipelineService(Service):
     # -- recording a procedure ------------------------------------------------------------
     async def check(self, viewer: Viewer, person_id: int, code: str) -> StepDef:
         """The procedure ``code`` may be recorded today (else StepRefused, audited)."""
-        branch_id = await self._need_reviewer(viewer, f"step {code}")
-        await self._candidate(branch_id, person_id)
-        case = await self._case(branch_id, person_id, create=False)
-        facts = self.facts(case, await self._steps(case))
-        refusal = rules.check_order(code, facts, await self._today(branch_id))
+        branch_id = await self.need_reviewer(viewer, f"step {code}")
+        await self.candidate(branch_id, person_id)
+        case = await self.case_of(branch_id, person_id, create=False)
+        facts = self.facts(case, await self.steps_of(case))
+        refusal = rules.check_order(code, facts, await self.today(branch_id))
         if refusal is not None:
             await self.audit(
                 "pipeline.step.refused",
@@ -346,12 +352,12 @@ class PipelineService(Service):
             )
         if note is not None and len(note) > MAX_NOTE_CHARS:
             raise Conflict(N_("A note can be at most {n} characters."), n=MAX_NOTE_CHARS)
-        person = await self._candidate(branch_id, person_id)
-        case = await self._case(branch_id, person_id, create=True)
+        person = await self.candidate(branch_id, person_id)
+        case = await self.case_of(branch_id, person_id, create=True)
         assert case is not None
-        steps = await self._steps(case)
+        steps = await self.steps_of(case)
         facts = self.facts(case, steps)
-        today = await self._today(branch_id)
+        today = await self.today(branch_id)
         value: dict[str, Any] = {}
         await self._check_input(step, branch_id, person, facts, people, number, value)
         notice: NoticeInfo | None = None
@@ -433,7 +439,7 @@ class PipelineService(Service):
             if len(chosen) != 2 or person.id in chosen:
                 raise Conflict(N_("Name exactly two people of the branch, not the candidate."))
             for pid in chosen:
-                other = await self._candidate(branch_id, pid)
+                other = await self.candidate(branch_id, pid)
                 if step.full_members_only and other.status is not PersonStatus.MEMBER:
                     raise Conflict(
                         N_("{name} is not a full member: introducers must be full members."),
@@ -492,7 +498,7 @@ class PipelineService(Service):
 
     async def people_by_names(self, viewer: Viewer, text: str) -> list[int]:
         """Person ids of the branch named in ``text`` (separated by 、 , ， or spaces)."""
-        branch_id = await self._need_reviewer(viewer, "people")
+        branch_id = await self.need_reviewer(viewer, "people")
         names = [n for n in text.replace("，", " ").replace(",", " ").replace("、", " ").split()]
         members = {
             m.person.full_name: m.person.id
@@ -505,9 +511,7 @@ class PipelineService(Service):
 
     # -- reminders and the digest -----------------------------------------------------
     async def telegram_of(self, person_id: int) -> int | None:
-        account = await self.session.scalar(
-            select(TelegramAccount).where(TelegramAccount.person_id == person_id)
-        )
+        account = await repo.account_of_person(self.session, person_id)
         if account is None or account.started_at is None:
             return None
         return account.telegram_user_id
@@ -517,9 +521,6 @@ class PipelineService(Service):
             select(PipelineCase.branch_id).where(PipelineCase.closed_at.is_(None)).distinct()
         )
         return sorted(rows.all())
-
-    async def today(self, branch_id: int) -> date:
-        return await self._today(branch_id)
 
     async def reviewer_telegram_ids(self, branch_id: int) -> list[int]:
         rows = await repo.branch_reviewers(self.session, branch_id)
@@ -544,15 +545,17 @@ class PipelineService(Service):
 
     async def due(self, branch_id: int) -> list[DueItem]:
         """Open files whose next procedure has a latest date within ``REMIND_DAYS``."""
-        today = await self._today(branch_id)
+        today = await self.today(branch_id)
         items = []
         cases = await self.session.scalars(
             select(PipelineCase).where(
                 PipelineCase.branch_id == branch_id, PipelineCase.closed_at.is_(None)
             )
         )
-        for case in cases.all():
-            steps = await self._steps(case)
+        open_cases = list(cases.all())
+        steps_by_case = await self.steps_by_case(open_cases)
+        for case in open_cases:
+            steps = steps_by_case[case.id]
             facts = self.facts(case, steps)
             step = rules.next_step(facts)
             if step is None:
@@ -592,8 +595,10 @@ class PipelineService(Service):
             .where(PipelineCase.branch_id == branch_id, PipelineCase.closed_at.is_(None))
             .order_by(PipelineCase.id)
         )
-        for case in cases.all():
-            facts = self.facts(case, await self._steps(case))
+        open_cases = list(cases.all())
+        steps = await self.steps_by_case(open_cases)
+        for case in open_cases:
+            facts = self.facts(case, steps[case.id])
             step = rules.next_step(facts)
             person = await self.session.get(Person, case.person_id)
             assert person is not None
@@ -609,7 +614,7 @@ class PipelineService(Service):
 
     # -- export ------------------------------------------------------------------------
     async def export_rows(self, viewer: Viewer) -> list[Dossier]:
-        branch_id = await self._need_reviewer(viewer, "export")
+        branch_id = await self.need_reviewer(viewer, "export")
         cases = await self.session.scalars(
             select(PipelineCase)
             .where(PipelineCase.branch_id == branch_id)

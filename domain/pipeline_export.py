@@ -1,6 +1,7 @@
 # i18n-domain: pipeline
 """The pipeline workbook (XLSX): every candidate's file (one row each, a column per
-procedure with its date) and the year's register of admissions (发展党员工作台账)."""
+procedure with its date) and the year's register of admissions (发展党员工作台账).
+Cells go through ``domain.sheets`` like every export's."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from datetime import date
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from domain import sheets
 from domain.pipeline import Dossier, StepView
 from domain.pipeline_rules import STEPS
 
@@ -22,23 +24,26 @@ def pipeline_workbook(
     wb = Workbook()
     bold = Font(bold=True)
     files = wb.active
-    files.title = t("Files")
-    files.append(
-        [t("Name"), t("Status"), t("Stage"), t("Next procedure"), *(t(s.label) for s in STEPS)]
+    files.title = sheets.sheet_title(t("Files"))
+    sheets.row(
+        files,
+        [t("Name"), t("Status"), t("Stage"), t("Next procedure"), *(t(s.label) for s in STEPS)],
     )
     for d in dossiers:
         done = {s.code: s for s in d.steps}
-        files.append(
+        sheets.row(
+            files,
             [
                 d.name,
                 t(d.status.label),
                 t(d.stage.label),
                 t(d.next.label) if d.next else "",
                 *(done[s.code].done_on if s.code in done else None for s in STEPS),
-            ]
+            ],
         )
-    register = wb.create_sheet(t("Register {year}").format(year=year))
-    register.append(
+    register = wb.create_sheet(sheets.sheet_title(t("Register {year}").format(year=year)))
+    sheets.row(
+        register,
         [
             t("Name"),
             t("Activist since"),
@@ -48,7 +53,7 @@ def pipeline_workbook(
             t("Introducers"),
             t("Probation extended (months)"),
             t("Full member since"),
-        ]
+        ],
     )
     for d in dossiers:
         done = {s.code: s for s in d.steps}
@@ -57,7 +62,8 @@ def pipeline_workbook(
             continue
         introducers = done["introducers"].value.get("people", []) if "introducers" in done else []
 
-        register.append(
+        sheets.row(
+            register,
             [
                 d.name,
                 _day(done, "activist"),
@@ -67,7 +73,7 @@ def pipeline_workbook(
                 "、".join(names.get(p, "?") for p in introducers),
                 d.extension_months or None,
                 _day(done, "full_approval"),
-            ]
+            ],
         )
     for sheet in (files, register):
         for cell in sheet[1]:

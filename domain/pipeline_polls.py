@@ -114,11 +114,11 @@ class PollService(Service):
     async def open(
         self, viewer: Viewer, person_id: int, kind: PollKind, months: int | None = None
     ) -> OpenedPoll:
-        branch_id = await self.pipeline._need_reviewer(viewer, f"poll {kind.value}")
-        person = await self.pipeline._candidate(branch_id, person_id)
-        case = await self.pipeline._case(branch_id, person_id, create=True)
+        branch_id = await self.pipeline.need_reviewer(viewer, f"poll {kind.value}")
+        person = await self.pipeline.candidate(branch_id, person_id)
+        case = await self.pipeline.case_of(branch_id, person_id, create=True)
         assert case is not None
-        facts = self.pipeline.facts(case, await self.pipeline._steps(case))
+        facts = self.pipeline.facts(case, await self.pipeline.steps_of(case))
         if kind is PollKind.EXTEND:
             step_code = "extend"
             if months not in EXTENSION_CHOICES:
@@ -238,7 +238,7 @@ class PollService(Service):
 
     async def needs_masses(self, viewer: Viewer, poll_id: int) -> bool:
         """Closing this poll needs the non-members' paper ballots (the assessment)."""
-        await self.pipeline._need_reviewer(viewer, "poll close")
+        await self.pipeline.need_reviewer(viewer, "poll close")
         poll = await self._poll_for_voter(viewer, poll_id)
         if poll.closed_at is not None:
             raise Conflict(N_("This poll is closed."))
@@ -282,11 +282,11 @@ class PollService(Service):
         case = await self.session.get(PipelineCase, poll.case_id)
         assert case is not None and poll.arg is not None
         case.extension_months = poll.arg
-        for step in await self.pipeline._steps(case):
+        for step in await self.pipeline.steps_of(case):
             if step.code in rules.REOPENED_BY_EXTENSION:
                 step.superseded = True
         await self.session.flush()
-        today = await self.pipeline._today(case.branch_id)
+        today = await self.pipeline.today(case.branch_id)
         self.session.add(
             PipelineStep(
                 case_id=case.id,
@@ -310,12 +310,7 @@ class PollService(Service):
         """Open polls in the viewer's branch the viewer may still vote in."""
         if viewer.branch_id is None or viewer.person_id is None:
             return []
-        polls = await self.session.scalars(
-            select(PipelinePoll)
-            .join(PipelineCase, PipelineCase.id == PipelinePoll.case_id)
-            .where(PipelineCase.branch_id == viewer.branch_id, PipelinePoll.closed_at.is_(None))
-            .order_by(PipelinePoll.id)
-        )
+        polls = await self._open_polls(viewer.branch_id)
         voted = set(
             (
                 await self.session.scalars(
@@ -327,19 +322,23 @@ class PollService(Service):
         )
         return [
             await self._view(p)
-            for p in polls.all()
+            for p in polls
             if viewer.person_id in p.entitled and p.id not in voted
         ]
 
     async def open_in_branch(self, viewer: Viewer) -> list[PollView]:
-        await self.pipeline._need_reviewer(viewer, "polls")
-        polls = await self.session.scalars(
+        branch_id = await self.pipeline.need_reviewer(viewer, "polls")
+        polls = await self._open_polls(branch_id)
+        return [await self._view(p) for p in polls]
+
+    async def _open_polls(self, branch_id: int) -> list[PipelinePoll]:
+        rows = await self.session.scalars(
             select(PipelinePoll)
             .join(PipelineCase, PipelineCase.id == PipelinePoll.case_id)
-            .where(PipelineCase.branch_id == viewer.branch_id, PipelinePoll.closed_at.is_(None))
+            .where(PipelineCase.branch_id == branch_id, PipelinePoll.closed_at.is_(None))
             .order_by(PipelinePoll.id)
         )
-        return [await self._view(p) for p in polls.all()]
+        return list(rows.all())
 
 
 def _masses(result: dict[str, Any]) -> rules.Masses | None:

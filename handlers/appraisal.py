@@ -38,6 +38,7 @@ from handlers.common import (
     edit,
     esc,
     keyboard,
+    message_text,
     paged_rows,
     queue_broadcast,
     readers_for,
@@ -419,8 +420,7 @@ async def _unqualified(update: Update, ctx: BranchContext, cb: Callback) -> None
 
 async def _reason_step(update: Update, ctx: BranchContext, dialog: Dialog) -> None:
     t = ctx.gettext
-    message = update.effective_message
-    text = message.text if message is not None else None
+    text = message_text(update)
     if not text:
         await reply(update, ctx, t("Please send the reason for the grade as text."))
         return

@@ -16,6 +16,7 @@ from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BranchApp, BranchContext
+from domain import sheets
 from domain.dialogs import Dialog
 from domain.errors import Conflict, DomainError
 from domain.pipeline import (
@@ -428,12 +429,9 @@ async def export_pipeline(update: Update, ctx: BranchContext, args: list[str]) -
             if content is None:
                 missing += 1
                 continue
-            files.append(
-                (
-                    f"{d.name}/{s.done_on.isoformat() if s.done_on else ''}-{s.code}-{s.file_name}",
-                    content,
-                )
-            )
+            day = s.done_on.isoformat() if s.done_on else ""
+            name = sheets.zip_name(f"{day}-{s.code}-{s.file_name}", 255)
+            files.append((f"{sheets.zip_name(d.name, default='candidate')}/{name}", content))
     if files:
         await send_file(
             update,

@@ -16,7 +16,16 @@ from domain.pipeline_polls import CHOICE_LABELS, ClosedPoll
 from domain.pipeline_rules import POLL_LABELS, parse_masses
 from domain.roles import Audience
 from handlers.callbacks import Callback, pattern
-from handlers.common import answer_callback, button, button_router, edit, esc, keyboard, reply
+from handlers.common import (
+    answer_callback,
+    button,
+    button_router,
+    edit,
+    esc,
+    keyboard,
+    message_text,
+    reply,
+)
 from handlers.dialog import DialogRouter
 from handlers.pipeline import FLOW, after_record
 from handlers.pipeline_views import VOTE_PREFIX, ballot_view, pipeline_error, result_text
@@ -113,9 +122,7 @@ ASK_MASSES = N_(
 
 async def masses_step(update: Update, ctx: BranchContext, dialog: Dialog) -> None:
     _ = ctx.gettext
-    message = update.effective_message
-    assert message is not None
-    masses = parse_masses(message.text or "")
+    masses = parse_masses(message_text(update))
     if masses is None:
         await reply(
             update,
