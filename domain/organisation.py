@@ -68,6 +68,10 @@ class OrgInfo:
     kind: str
     parent_id: int | None
 
+    @classmethod
+    def of(cls, org: Organisation) -> OrgInfo:
+        return cls(org.id, org.name, org.kind, org.parent_id)
+
 
 @dataclass(frozen=True)
 class SecretaryChange:
@@ -228,7 +232,7 @@ class OrganisationService(Service):
         )
         if admin_telegram_id is not None:
             await self._add_admin(org.id, admin_telegram_id, actor)
-        return OrgInfo(org.id, org.name, org.kind, org.parent_id)
+        return OrgInfo.of(org)
 
     async def _org(self, org_id: int) -> Organisation:
         org = await self.session.get(Organisation, org_id)
@@ -294,7 +298,7 @@ class OrganisationService(Service):
 
     async def list_all(self) -> list[OrgInfo]:
         rows = await self.session.scalars(select(Organisation).order_by(Organisation.id))
-        return [OrgInfo(o.id, o.name, o.kind, o.parent_id) for o in rows.all()]
+        return [OrgInfo.of(o) for o in rows.all()]
 
     # -- who administers what ---------------------------------------------------------
     async def admin_orgs(self, telegram_id: int) -> list[OrgInfo]:
@@ -305,7 +309,7 @@ class OrganisationService(Service):
             .where(OrgAdmin.telegram_user_id == telegram_id)
             .order_by(Organisation.id)
         )
-        return [OrgInfo(o.id, o.name, o.kind, o.parent_id) for o in rows.all()]
+        return [OrgInfo.of(o) for o in rows.all()]
 
     async def is_admin(self, telegram_id: int) -> bool:
         return bool(await self.admin_orgs(telegram_id))
@@ -374,7 +378,7 @@ class OrganisationService(Service):
         if org_id not in scope:
             raise NotFound(N_("No organisation has the number {id}."), id=org_id)
         org = await self._org(org_id)
-        return OrgInfo(org.id, org.name, org.kind, org.parent_id)
+        return OrgInfo.of(org)
 
     async def branches(self, viewer: Viewer) -> list[Branch]:
         scope = await self.require_admin(viewer)
