@@ -37,6 +37,7 @@ from handlers.common import (
     notify,
     render_error,
     reply,
+    send_file,
 )
 from handlers.registry import Registry, refresh_chat_menu
 from locales.i18n import N_
@@ -233,13 +234,12 @@ async def _send_xlsx(update: Update, ctx: BranchContext, quarter: Quarter | None
     data = oversight_workbook(rows, _)
     key = rows[0].quarter if rows else (quarter.key if quarter else "-")
     await ctx.svc.organisation.audit("org.export", actor=ctx.viewer, rows=len(rows), quarter=key)
-    chat = update.effective_chat
-    assert chat is not None
-    await ctx.bot.send_document(
-        chat.id,
+    await send_file(
+        update,
+        ctx,
         data,
-        filename=f"oversight-{key}.xlsx",
-        caption=_("Oversight of {count} branches, {quarter}.").format(count=len(rows), quarter=key),
+        f"oversight-{key}.xlsx",
+        _("Oversight of {count} branches, {quarter}.").format(count=len(rows), quarter=key),
     )
 
 

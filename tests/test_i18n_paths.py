@@ -82,13 +82,13 @@ TO_SELF: dict[str, str] = {
     "handlers/reports.py:export_reports": "the ZIP export, to whoever asked",
     "handlers/quiz.py:send_question": "the next question of the acting user's own quiz",
     "handlers/quiz.py:on_poll_answer": "a poll answer has no chat to reply in: notify self",
-    "handlers/org.py:_send_xlsx": "the oversight XLSX, to the administrator who asked",
     "bot/app.py:BranchApplication._flood_notice": "the flood notice, to the flooder in their "
     "own stored language (no update scope: the update was dropped)",
     "handlers/common.py:forward_to_reviewers.run": "the correction to the acting member when "
     "no reviewer could be reached (their own language)",
     "handlers/common.py:send_file": "an export (the pipeline's XLSX and ZIP, the meetings "
-    "register, the talk tables) to the chat the update came from: whoever asked",
+    "register, the talk tables, the oversight XLSX) to the chat the update came from: "
+    "whoever asked",
     "handlers/meetings.py:_files": "a meeting's minutes files, to the member who asked",
     "handlers/appraisal.py:export_appraisal": "the XLSX register, to whoever asked",
 }
