@@ -26,6 +26,7 @@ from handlers.common import (
     edit,
     esc,
     keyboard,
+    message_text,
     notify,
     queue_broadcast,
     render_error,
@@ -153,9 +154,8 @@ async def _on_decline(update: Update, ctx: BranchContext, cb: Callback) -> None:
 # -- /notice -------------------------------------------------------------------------------
 async def notice_command(update: Update, ctx: BranchContext) -> None:
     _ = ctx.gettext
-    message = update.effective_message
-    raw = message.text if message is not None and message.text else ""
-    parts = raw.strip().split(None, 1)  # the command, then the text (line breaks kept)
+    # The command, then the text (line breaks kept).
+    parts = message_text(update).strip().split(None, 1)
     text = parts[1].strip() if len(parts) == 2 else ""
     try:
         if not text:
