@@ -244,7 +244,9 @@ async def _send_xlsx(update: Update, ctx: BranchContext, quarter: Quarter | None
 
 
 # -- changes from above ------------------------------------------------------------------
-def _telegram_id(text: str) -> int | None:
+def parse_number(text: str) -> int | None:
+    """A Telegram id or a branch / organisation number typed as an argument (ASCII
+    digits, at most 15), else None."""
     text = text.strip()
     if not text.isascii() or not text.isdigit() or len(text) > 15:
         return None
@@ -260,13 +262,13 @@ async def newbranch_command(update: Update, ctx: BranchContext) -> None:
     except DomainError as exc:
         await _refuse(update, ctx, exc)
         return
-    secretary = _telegram_id(args[-1]) if len(args) >= 2 else None
+    secretary = parse_number(args[-1]) if len(args) >= 2 else None
     if secretary is None or len(" ".join(args)) > MAX_ARGS_CHARS:
         await reply(update, ctx, usage)
         return
     org_id: int | None = None
     name_parts = args[:-1]
-    if len(name_parts) >= 2 and _telegram_id(name_parts[0]) is not None:
+    if len(name_parts) >= 2 and parse_number(name_parts[0]) is not None:
         org_id = int(name_parts[0])
         name_parts = name_parts[1:]
     try:
@@ -316,8 +318,8 @@ async def secretary_command(update: Update, ctx: BranchContext) -> None:
     except DomainError as exc:
         await _refuse(update, ctx, exc)
         return
-    branch_id = _telegram_id(args[0]) if len(args) == 2 else None
-    new_id = _telegram_id(args[1]) if len(args) == 2 else None
+    branch_id = parse_number(args[0]) if len(args) == 2 else None
+    new_id = parse_number(args[1]) if len(args) == 2 else None
     if branch_id is None or new_id is None:
         await reply(update, ctx, _("Send: /secretary BRANCH_NO TELEGRAM_ID"))
         return
@@ -359,8 +361,8 @@ async def orgadmin_command(update: Update, ctx: BranchContext) -> None:
     try:
         await ctx.svc.organisation.require_admin(ctx.viewer)
         orgs = await ctx.svc.organisation.admin_orgs(ctx.viewer.telegram_user_id)
-        new_id = _telegram_id(args[-1]) if args else None
-        org_id = _telegram_id(args[0]) if len(args) == 2 else orgs[0].id
+        new_id = parse_number(args[-1]) if args else None
+        org_id = parse_number(args[0]) if len(args) == 2 else orgs[0].id
         if new_id is None or org_id is None or len(args) > 2:
             await reply(update, ctx, _("Send: /orgadmin [ORGANISATION_NO] TELEGRAM_ID"))
             return
