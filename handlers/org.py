@@ -29,6 +29,7 @@ from domain.roles import Audience
 from handlers.callbacks import Callback, pattern
 from handlers.common import (
     Gettext,
+    answer_callback,
     button,
     button_router,
     edit,
@@ -216,9 +217,7 @@ async def _on_view(update: Update, ctx: BranchContext, cb: Callback) -> None:
     rows = await ctx.svc.organisation.oversight(ctx.viewer)
     text, markup = render_oversight(rows, sort, cb.id, ctx.gettext)
     await edit(update, text, markup)
-    query = update.callback_query
-    if query is not None:
-        await query.answer()
+    await answer_callback(update)
 
 
 def _quarter(text: str) -> Quarter | None:
