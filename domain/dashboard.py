@@ -153,7 +153,7 @@ class DashboardService(Service):
             quarters.append(quarters[-1].prev())
         quarters.reverse()
         score_series = []
-        for quarter in quarters:
+        for quarter in quarters:  # the current quarter last: its scores stay in ``scores``
             scores = await svc.points.member_scores(branch.id, quarter)
             totals = [s.figures.total for s in scores]
             score_series.append(
@@ -168,10 +168,7 @@ class DashboardService(Service):
                     "members": len(totals),
                 }
             )
-        members = [
-            {"name": s.name, "total": _num(s.figures.total), "rank": s.rank}
-            for s in await svc.points.member_scores(branch.id, current)
-        ]
+        members = [{"name": s.name, "total": _num(s.figures.total), "rank": s.rank} for s in scores]
         this_month = svc.fees.current_month(branch)
         fee_series = []
         for month in _months_back(this_month, MONTHS):
