@@ -16,7 +16,7 @@ from domain.base import Service
 from domain.errors import NotAllowed, NotFound
 from domain.fee_rules import Month
 from domain.org_life import LifeFigures, life_figures
-from domain.organisation import FLAG_LABELS, branch_lens, sort_rows
+from domain.organisation import FLAG_LABELS, average_score, branch_lens, sort_rows
 from domain.periods import Quarter
 from domain.viewer import Viewer
 from locales.i18n import N_, translator
@@ -159,11 +159,7 @@ class DashboardService(Service):
             score_series.append(
                 {
                     "quarter": quarter.key,
-                    "average": _num(
-                        (sum(totals, Decimal(0)) / len(totals)).quantize(Decimal("0.1"))
-                    )
-                    if totals
-                    else None,
+                    "average": _num(average_score(totals)),
                     "below_60": sum(1 for x in totals if x < 60),
                     "members": len(totals),
                 }

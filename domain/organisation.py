@@ -12,6 +12,7 @@ that branch, so the numbers an administrator sees equal the ones the secretary s
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -544,13 +545,6 @@ class OrganisationService(Service):
             )
             is not None
         )
-        average = (
-            (sum((s.figures.total for s in scores), Decimal(0)) / len(scores)).quantize(
-                Decimal("0.1")
-            )
-            if scores
-            else None
-        )
         fees = await svc.fees.month_summary(lens, fee_month)
         owed_months = [len(m.owed) for m in fees.members]
         reports = await svc.reports.overview(lens, quarter)
@@ -594,7 +588,7 @@ class OrganisationService(Service):
             quarter_closed=closed,
             below_60=len(below),
             warnings=len(warnings),
-            average=average,
+            average=average_score([s.figures.total for s in scores]),
             fee_month=str(fees.month),
             fee_liable=fees.liable,
             fee_paid=fees.confirmed_count,
@@ -609,6 +603,11 @@ class OrganisationService(Service):
             life=await life_figures(svc, lens, quarter),
         )
         return replace(row, flags=flags_of(row))
+
+
+def average_score(totals: Sequence[Decimal]) -> Decimal | None:
+    """The members' average points, to one decimal (None for no member scored)."""
+    return (sum(totals, Decimal(0)) / len(totals)).quantize(Decimal("0.1")) if totals else None
 
 
 def flags_of(row: BranchOversight) -> tuple[Flag, ...]:
