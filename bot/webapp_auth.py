@@ -8,7 +8,7 @@
   constant time; and ``auth_date`` must be recent (``max_age`` seconds).
 
 A valid initData is exchanged once (its hash is recorded, so a replay is refused) for a
-short session token the page sends with its API calls: ``USER.LOCALE.EXPIRY.MAC``, the
+short session token the page sends with its API calls: ``USER.EXPIRY.MAC``, the
 MAC an HMAC-SHA256 keyed from the bot token (nothing stored on the server)."""
 
 from __future__ import annotations
