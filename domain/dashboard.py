@@ -16,7 +16,13 @@ from domain.base import Service
 from domain.errors import NotAllowed, NotFound
 from domain.fee_rules import Month
 from domain.org_life import LifeFigures, life_figures
-from domain.organisation import FLAG_LABELS, average_score, branch_lens, sort_rows
+from domain.organisation import (
+    FLAG_LABELS,
+    average_score,
+    branch_lens,
+    missed_periods,
+    sort_rows,
+)
 from domain.periods import Quarter
 from domain.viewer import Viewer
 from locales.i18n import N_, translator
@@ -48,7 +54,7 @@ def _life(life: LifeFigures | None, t: Callable[[str], str]) -> dict[str, Any] |
         "held": life.held,
         "due": life.due,
         "rate": life.rate,
-        "missed": [f"{key} {t(meetings_rules.KIND_LABELS[kind])}" for kind, key in life.missed],
+        "missed": missed_periods(life, t),
         "kinds": [
             {
                 "kind": k.kind,

@@ -12,7 +12,7 @@ that branch, so the numbers an administrator sees equal the ones the secretary s
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain import meetings_rules
 from domain.base import Service
 from domain.clock import Clock
 from domain.errors import Conflict, DomainError, NotAllowed, NotFound
@@ -603,6 +604,11 @@ class OrganisationService(Service):
             life=await life_figures(svc, lens, quarter),
         )
         return replace(row, flags=flags_of(row))
+
+
+def missed_periods(life: LifeFigures, t: Callable[[str], str]) -> list[str]:
+    """The required meetings not held, e.g. ``2026-10 支委会``, in ``t``'s language."""
+    return [f"{key} {t(meetings_rules.KIND_LABELS[kind])}" for kind, key in life.missed]
 
 
 def average_score(totals: Sequence[Decimal]) -> Decimal | None:

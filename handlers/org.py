@@ -10,7 +10,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, WebAppI
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BranchApp, BranchContext
-from domain import meetings_rules
 from domain.errors import DomainError, NotAllowed
 from domain.org_export import oversight_workbook
 from domain.org_life import LifeFigures
@@ -21,6 +20,7 @@ from domain.organisation import (
     SORT_KEYS,
     BranchOversight,
     kind_label,
+    missed_periods,
     sort_rows,
 )
 from domain.periods import Quarter
@@ -130,17 +130,13 @@ def _figures(row: BranchOversight, _: Gettext) -> str:
     return "\n".join(lines)
 
 
-def missed_text(life: LifeFigures, _: Gettext) -> str:
-    """The periods missed, e.g. ``2026-10 支委会、2026Q3 党员大会``."""
-    return "、".join(f"{key} {_(meetings_rules.KIND_LABELS[kind])}" for kind, key in life.missed)
-
-
 def life_lines(quarter: str, life: LifeFigures, _: Gettext) -> list[str]:
     meetings = _("Meetings {quarter}: {held}/{due} required held").format(
         quarter=quarter, held=life.held, due=life.due
     )
     if life.missed:
-        meetings += _("; not held: {periods}").format(periods=esc(missed_text(life, _)))
+        periods = "、".join(missed_periods(life, _))
+        meetings += _("; not held: {periods}").format(periods=esc(periods))
     lecture = _("lecture given") if life.lectured else _("no secretary's lecture yet")
     talks = _(
         "Talks {year}: {covered}/{people} had a talk with a committee member; {lecture}"
