@@ -8,7 +8,7 @@
   constant time; and ``auth_date`` must be recent (``max_age`` seconds).
 
 A valid initData is exchanged once (its hash is recorded, so a replay is refused) for a
-short session token the page sends with its API calls: ``USER.LOCALE.EXPIRY.MAC``, the
+short session token the page sends with its API calls: ``USER.EXPIRY.MAC``, the
 MAC an HMAC-SHA256 keyed from the bot token (nothing stored on the server)."""
 
 from __future__ import annotations
@@ -48,10 +48,14 @@ def _check_string(fields: dict[str, str]) -> str:
     return "\n".join(f"{k}={v}" for k, v in sorted(fields.items()) if k != "hash")
 
 
+def _signature(fields: dict[str, str], token: str) -> str:
+    """The ``hash`` Telegram puts in initData with these fields."""
+    return hmac.new(_secret(token), _check_string(fields).encode(), hashlib.sha256).hexdigest()
+
+
 def sign_init_data(fields: dict[str, str], token: str) -> str:
     """initData as Telegram would build it for these fields (tests, the demo)."""
-    digest = hmac.new(_secret(token), _check_string(fields).encode(), hashlib.sha256).hexdigest()
-    return urlencode({**fields, "hash": digest})
+    return urlencode({**fields, "hash": _signature(fields, token)})
 
 
 def make_init_data(
@@ -80,8 +84,7 @@ def validate_init_data(init_data: str, token: str, *, max_age: int, now: float) 
     if len(fields) != len(pairs):
         raise InitDataError("repeated field")
     given = fields.get("hash", "")
-    expected = hmac.new(_secret(token), _check_string(fields).encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(given.encode(), expected.encode()):
+    if not hmac.compare_digest(given.encode(), _signature(fields, token).encode()):
         raise InitDataError("bad signature")
     try:
         auth_date = int(fields.get("auth_date", ""))
@@ -104,14 +107,14 @@ def validate_init_data(init_data: str, token: str, *, max_age: int, now: float) 
     )
 
 
-def _session_key(token: str) -> bytes:
-    return hmac.new(b"BranchbotWebAppSession", token.encode(), hashlib.sha256).digest()
+def _session_mac(token: str, body: str) -> str:
+    key = hmac.new(b"BranchbotWebAppSession", token.encode(), hashlib.sha256).digest()
+    return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
 
 
 def issue_session(token: str, user_id: int, *, ttl: int, now: float) -> str:
     body = f"{user_id}.{int(now) + ttl}"
-    mac = hmac.new(_session_key(token), body.encode(), hashlib.sha256).hexdigest()
-    return f"{body}.{mac}"
+    return f"{body}.{_session_mac(token, body)}"
 
 
 def read_session(token: str, session: str, *, now: float) -> int:
@@ -119,8 +122,7 @@ def read_session(token: str, session: str, *, now: float) -> int:
     parts = session.split(".")
     if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
         raise InitDataError("bad session")
-    body = f"{parts[0]}.{parts[1]}"
-    mac = hmac.new(_session_key(token), body.encode(), hashlib.sha256).hexdigest()
+    mac = _session_mac(token, f"{parts[0]}.{parts[1]}")
     if not hmac.compare_digest(mac.encode(), parts[2].encode()):
         raise InitDataError("bad session")
     if int(parts[1]) < now:

@@ -16,7 +16,13 @@ from domain.base import Service
 from domain.errors import NotAllowed, NotFound
 from domain.fee_rules import Month
 from domain.org_life import LifeFigures, life_figures
-from domain.organisation import FLAG_LABELS, branch_lens, sort_rows
+from domain.organisation import (
+    FLAG_LABELS,
+    average_score,
+    branch_lens,
+    missed_periods,
+    sort_rows,
+)
 from domain.periods import Quarter
 from domain.viewer import Viewer
 from locales.i18n import N_, translator
@@ -48,7 +54,7 @@ def _life(life: LifeFigures | None, t: Callable[[str], str]) -> dict[str, Any] |
         "held": life.held,
         "due": life.due,
         "rate": life.rate,
-        "missed": [f"{key} {t(meetings_rules.KIND_LABELS[kind])}" for kind, key in life.missed],
+        "missed": missed_periods(life, t),
         "kinds": [
             {
                 "kind": k.kind,
@@ -153,25 +159,18 @@ class DashboardService(Service):
             quarters.append(quarters[-1].prev())
         quarters.reverse()
         score_series = []
-        for quarter in quarters:
+        for quarter in quarters:  # the current quarter last: its scores stay in ``scores``
             scores = await svc.points.member_scores(branch.id, quarter)
             totals = [s.figures.total for s in scores]
             score_series.append(
                 {
                     "quarter": quarter.key,
-                    "average": _num(
-                        (sum(totals, Decimal(0)) / len(totals)).quantize(Decimal("0.1"))
-                    )
-                    if totals
-                    else None,
+                    "average": _num(average_score(totals)),
                     "below_60": sum(1 for x in totals if x < 60),
                     "members": len(totals),
                 }
             )
-        members = [
-            {"name": s.name, "total": _num(s.figures.total), "rank": s.rank}
-            for s in await svc.points.member_scores(branch.id, current)
-        ]
+        members = [{"name": s.name, "total": _num(s.figures.total), "rank": s.rank} for s in scores]
         this_month = svc.fees.current_month(branch)
         fee_series = []
         for month in _months_back(this_month, MONTHS):

@@ -9,8 +9,8 @@ from collections.abc import Callable, Sequence
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 
-from domain import meetings_rules, sheets
-from domain.organisation import FLAG_LABELS, BranchOversight
+from domain import sheets
+from domain.organisation import FLAG_LABELS, BranchOversight, missed_periods
 from locales.i18n import N_
 
 COLUMNS = (
@@ -57,11 +57,7 @@ def oversight_workbook(rows: Sequence[BranchOversight], t: Callable[[str], str])
     red = PatternFill("solid", fgColor="FFC7CE")
     for r in rows:
         life = r.life
-        missed = (
-            "、".join(f"{key} {t(meetings_rules.KIND_LABELS[kind])}" for kind, key in life.missed)
-            if life
-            else ""
-        )
+        missed = "、".join(missed_periods(life, t)) if life else ""
         sheets.row(
             sheet,
             [

@@ -12,6 +12,7 @@ that branch, so the numbers an administrator sees equal the ones the secretary s
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -20,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain import meetings_rules
 from domain.base import Service
 from domain.clock import Clock
 from domain.errors import Conflict, DomainError, NotAllowed, NotFound
@@ -67,6 +69,10 @@ class OrgInfo:
     name: str
     kind: str
     parent_id: int | None
+
+    @classmethod
+    def of(cls, org: Organisation) -> OrgInfo:
+        return cls(org.id, org.name, org.kind, org.parent_id)
 
 
 @dataclass(frozen=True)
@@ -228,7 +234,7 @@ class OrganisationService(Service):
         )
         if admin_telegram_id is not None:
             await self._add_admin(org.id, admin_telegram_id, actor)
-        return OrgInfo(org.id, org.name, org.kind, org.parent_id)
+        return OrgInfo.of(org)
 
     async def _org(self, org_id: int) -> Organisation:
         org = await self.session.get(Organisation, org_id)
@@ -294,7 +300,7 @@ class OrganisationService(Service):
 
     async def list_all(self) -> list[OrgInfo]:
         rows = await self.session.scalars(select(Organisation).order_by(Organisation.id))
-        return [OrgInfo(o.id, o.name, o.kind, o.parent_id) for o in rows.all()]
+        return [OrgInfo.of(o) for o in rows.all()]
 
     # -- who administers what ---------------------------------------------------------
     async def admin_orgs(self, telegram_id: int) -> list[OrgInfo]:
@@ -305,7 +311,7 @@ class OrganisationService(Service):
             .where(OrgAdmin.telegram_user_id == telegram_id)
             .order_by(Organisation.id)
         )
-        return [OrgInfo(o.id, o.name, o.kind, o.parent_id) for o in rows.all()]
+        return [OrgInfo.of(o) for o in rows.all()]
 
     async def is_admin(self, telegram_id: int) -> bool:
         return bool(await self.admin_orgs(telegram_id))
@@ -374,7 +380,7 @@ class OrganisationService(Service):
         if org_id not in scope:
             raise NotFound(N_("No organisation has the number {id}."), id=org_id)
         org = await self._org(org_id)
-        return OrgInfo(org.id, org.name, org.kind, org.parent_id)
+        return OrgInfo.of(org)
 
     async def branches(self, viewer: Viewer) -> list[Branch]:
         scope = await self.require_admin(viewer)
@@ -540,13 +546,6 @@ class OrganisationService(Service):
             )
             is not None
         )
-        average = (
-            (sum((s.figures.total for s in scores), Decimal(0)) / len(scores)).quantize(
-                Decimal("0.1")
-            )
-            if scores
-            else None
-        )
         fees = await svc.fees.month_summary(lens, fee_month)
         owed_months = [len(m.owed) for m in fees.members]
         reports = await svc.reports.overview(lens, quarter)
@@ -590,7 +589,7 @@ class OrganisationService(Service):
             quarter_closed=closed,
             below_60=len(below),
             warnings=len(warnings),
-            average=average,
+            average=average_score([s.figures.total for s in scores]),
             fee_month=str(fees.month),
             fee_liable=fees.liable,
             fee_paid=fees.confirmed_count,
@@ -605,6 +604,16 @@ class OrganisationService(Service):
             life=await life_figures(svc, lens, quarter),
         )
         return replace(row, flags=flags_of(row))
+
+
+def missed_periods(life: LifeFigures, t: Callable[[str], str]) -> list[str]:
+    """The required meetings not held, e.g. ``2026-10 支委会``, in ``t``'s language."""
+    return [f"{key} {t(meetings_rules.KIND_LABELS[kind])}" for kind, key in life.missed]
+
+
+def average_score(totals: Sequence[Decimal]) -> Decimal | None:
+    """The members' average points, to one decimal (None for no member scored)."""
+    return (sum(totals, Decimal(0)) / len(totals)).quantize(Decimal("0.1")) if totals else None
 
 
 def flags_of(row: BranchOversight) -> tuple[Flag, ...]:

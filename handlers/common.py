@@ -198,10 +198,18 @@ async def send_captioned(
     buttons."""
     if fits(text, CAPTION_LIMIT):
         return await send_media(text, markup)
-    sent = await send_media(truncate_html(text, CAPTION_LIMIT), None)
-    parts = split_text(text, TEXT_LIMIT)
+    await send_media(truncate_html(text, CAPTION_LIMIT), None)
+    return await _send_parts(bot, chat_id, text, markup)
+
+
+async def _send_parts(
+    bot: Any, chat_id: int, text: str, markup: InlineKeyboardMarkup | None
+) -> Message:
+    """``text`` (HTML) split over as many messages as it needs, the buttons on the last
+    one; returns that one."""
+    parts = split_text(text)
     for index, part in enumerate(parts):
-        sent = await bot.send_message(
+        sent: Message = await bot.send_message(
             chat_id,
             part,
             parse_mode=ParseMode.HTML,
@@ -327,16 +335,7 @@ async def deliver(
                 markup,
                 partial(_send_file, bot, telegram_user_id, photo=photo, document=document),
             )
-        parts = split_text(text)
-        sent: Message | None = None
-        for index, part in enumerate(parts):
-            sent = await bot.send_message(
-                telegram_user_id,
-                part,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup if index == len(parts) - 1 else None,
-            )
-        return sent
+        return await _send_parts(bot, telegram_user_id, text, markup)
     except Forbidden as exc:
         log.warning("cannot message %s: %s", telegram_user_id, exc)
         await svc.membership.mark_blocked(telegram_user_id)

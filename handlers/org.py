@@ -10,7 +10,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, WebAppI
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BranchApp, BranchContext
-from domain import meetings_rules
 from domain.errors import DomainError, NotAllowed
 from domain.org_export import oversight_workbook
 from domain.org_life import LifeFigures
@@ -21,6 +20,7 @@ from domain.organisation import (
     SORT_KEYS,
     BranchOversight,
     kind_label,
+    missed_periods,
     sort_rows,
 )
 from domain.periods import Quarter
@@ -29,6 +29,7 @@ from domain.roles import Audience
 from handlers.callbacks import Callback, pattern
 from handlers.common import (
     Gettext,
+    answer_callback,
     button,
     button_router,
     edit,
@@ -37,6 +38,7 @@ from handlers.common import (
     notify,
     render_error,
     reply,
+    send_file,
 )
 from handlers.registry import Registry, refresh_chat_menu
 from locales.i18n import N_
@@ -128,17 +130,13 @@ def _figures(row: BranchOversight, _: Gettext) -> str:
     return "\n".join(lines)
 
 
-def missed_text(life: LifeFigures, _: Gettext) -> str:
-    """The periods missed, e.g. ``2026-10 支委会、2026Q3 党员大会``."""
-    return "、".join(f"{key} {_(meetings_rules.KIND_LABELS[kind])}" for kind, key in life.missed)
-
-
 def life_lines(quarter: str, life: LifeFigures, _: Gettext) -> list[str]:
     meetings = _("Meetings {quarter}: {held}/{due} required held").format(
         quarter=quarter, held=life.held, due=life.due
     )
     if life.missed:
-        meetings += _("; not held: {periods}").format(periods=esc(missed_text(life, _)))
+        periods = "、".join(missed_periods(life, _))
+        meetings += _("; not held: {periods}").format(periods=esc(periods))
     lecture = _("lecture given") if life.lectured else _("no secretary's lecture yet")
     talks = _(
         "Talks {year}: {covered}/{people} had a talk with a committee member; {lecture}"
@@ -215,9 +213,7 @@ async def _on_view(update: Update, ctx: BranchContext, cb: Callback) -> None:
     rows = await ctx.svc.organisation.oversight(ctx.viewer)
     text, markup = render_oversight(rows, sort, cb.id, ctx.gettext)
     await edit(update, text, markup)
-    query = update.callback_query
-    if query is not None:
-        await query.answer()
+    await answer_callback(update)
 
 
 def _quarter(text: str) -> Quarter | None:
@@ -233,18 +229,19 @@ async def _send_xlsx(update: Update, ctx: BranchContext, quarter: Quarter | None
     data = oversight_workbook(rows, _)
     key = rows[0].quarter if rows else (quarter.key if quarter else "-")
     await ctx.svc.organisation.audit("org.export", actor=ctx.viewer, rows=len(rows), quarter=key)
-    chat = update.effective_chat
-    assert chat is not None
-    await ctx.bot.send_document(
-        chat.id,
+    await send_file(
+        update,
+        ctx,
         data,
-        filename=f"oversight-{key}.xlsx",
-        caption=_("Oversight of {count} branches, {quarter}.").format(count=len(rows), quarter=key),
+        f"oversight-{key}.xlsx",
+        _("Oversight of {count} branches, {quarter}.").format(count=len(rows), quarter=key),
     )
 
 
 # -- changes from above ------------------------------------------------------------------
-def _telegram_id(text: str) -> int | None:
+def parse_number(text: str) -> int | None:
+    """A Telegram id or a branch / organisation number typed as an argument (ASCII
+    digits, at most 15), else None."""
     text = text.strip()
     if not text.isascii() or not text.isdigit() or len(text) > 15:
         return None
@@ -260,13 +257,13 @@ async def newbranch_command(update: Update, ctx: BranchContext) -> None:
     except DomainError as exc:
         await _refuse(update, ctx, exc)
         return
-    secretary = _telegram_id(args[-1]) if len(args) >= 2 else None
+    secretary = parse_number(args[-1]) if len(args) >= 2 else None
     if secretary is None or len(" ".join(args)) > MAX_ARGS_CHARS:
         await reply(update, ctx, usage)
         return
     org_id: int | None = None
     name_parts = args[:-1]
-    if len(name_parts) >= 2 and _telegram_id(name_parts[0]) is not None:
+    if len(name_parts) >= 2 and parse_number(name_parts[0]) is not None:
         org_id = int(name_parts[0])
         name_parts = name_parts[1:]
     try:
@@ -316,8 +313,8 @@ async def secretary_command(update: Update, ctx: BranchContext) -> None:
     except DomainError as exc:
         await _refuse(update, ctx, exc)
         return
-    branch_id = _telegram_id(args[0]) if len(args) == 2 else None
-    new_id = _telegram_id(args[1]) if len(args) == 2 else None
+    branch_id = parse_number(args[0]) if len(args) == 2 else None
+    new_id = parse_number(args[1]) if len(args) == 2 else None
     if branch_id is None or new_id is None:
         await reply(update, ctx, _("Send: /secretary BRANCH_NO TELEGRAM_ID"))
         return
@@ -359,8 +356,8 @@ async def orgadmin_command(update: Update, ctx: BranchContext) -> None:
     try:
         await ctx.svc.organisation.require_admin(ctx.viewer)
         orgs = await ctx.svc.organisation.admin_orgs(ctx.viewer.telegram_user_id)
-        new_id = _telegram_id(args[-1]) if args else None
-        org_id = _telegram_id(args[0]) if len(args) == 2 else orgs[0].id
+        new_id = parse_number(args[-1]) if args else None
+        org_id = parse_number(args[0]) if len(args) == 2 else orgs[0].id
         if new_id is None or org_id is None or len(args) > 2:
             await reply(update, ctx, _("Send: /orgadmin [ORGANISATION_NO] TELEGRAM_ID"))
             return

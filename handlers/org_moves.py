@@ -26,11 +26,13 @@ from handlers.common import (
     edit,
     esc,
     keyboard,
+    message_text,
     notify,
     queue_broadcast,
     render_error,
     reply,
 )
+from handlers.org import parse_number
 from handlers.registry import Registry, refresh_chat_menu
 from scheduler.deliveries import drain
 
@@ -53,11 +55,6 @@ def register(app: BranchApp, registry: Registry) -> None:
     )
 
 
-def _number(text: str) -> int | None:
-    text = text.strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 15 else None
-
-
 # -- /move ---------------------------------------------------------------------------------
 def _transfer_text(t: Gettext, info: TransferInfo) -> str:
     return t(
@@ -71,8 +68,8 @@ async def move_command(update: Update, ctx: BranchContext) -> None:
     args = list(ctx.args or [])
     try:
         await ctx.svc.organisation.require_admin(ctx.viewer)
-        member = _number(args[0]) if len(args) == 2 else None
-        target = _number(args[1]) if len(args) == 2 else None
+        member = parse_number(args[0]) if len(args) == 2 else None
+        target = parse_number(args[1]) if len(args) == 2 else None
         if member is None or target is None:
             await reply(update, ctx, _("Send: /move TELEGRAM_ID BRANCH_NO"))
             return
@@ -153,9 +150,8 @@ async def _on_decline(update: Update, ctx: BranchContext, cb: Callback) -> None:
 # -- /notice -------------------------------------------------------------------------------
 async def notice_command(update: Update, ctx: BranchContext) -> None:
     _ = ctx.gettext
-    message = update.effective_message
-    raw = message.text if message is not None and message.text else ""
-    parts = raw.strip().split(None, 1)  # the command, then the text (line breaks kept)
+    # The command, then the text (line breaks kept).
+    parts = message_text(update).strip().split(None, 1)
     text = parts[1].strip() if len(parts) == 2 else ""
     try:
         if not text:

@@ -89,7 +89,6 @@ def script_problems(text: str, locale: str, allowed: Iterable[str] = ()) -> list
         problems += [f"traditional {ch!r}" for ch in dict.fromkeys(_changed(plain, "t2s", "s2t"))]
     else:
         problems += [f"simplified {ch!r}" for ch in dict.fromkeys(_changed(plain, "s2tw", "t2s"))]
-    if locale == ZH_HANT:
         problems += [f"simplified usage {m.group()!r}" for m in _HANT_AFTER.finditer(plain)]
     return problems
 

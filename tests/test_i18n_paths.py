@@ -57,7 +57,6 @@ SENDER_NAMES = frozenset({"ctx", "_", "translator", "locale_for", "locales_for",
 SENDERS: dict[str, str] = {
     "handlers/common.py:send_html": "reply()/notify(): HTML, split, queued when refused",
     "handlers/common.py:reply": "the answer to the acting user",
-    "handlers/common.py:deliver": "THE direct message to another person",
     "handlers/common.py:notify.send": "notify(): after the commit, rendered with the Reader",
     "handlers/common.py:queue_broadcast": "THE broadcast: one Reader per recipient",
     "scheduler/deliveries.py:_send_photo": "re-sends what the outbox holds (already rendered)",
@@ -69,9 +68,10 @@ SENDERS: dict[str, str] = {
     "handlers/reports.py:send_for_review.media": "a report's file (re-uploaded from the "
     "local copy when the file id is foreign), captioned with the reviewer's Reader",
     "handlers/errors.py:on_error": "tracebacks to the operator's admin chat (not a member)",
-    "handlers/common.py:send_captioned": "a file with its caption (deliver, send_for_review): "
-    "a text too long for a caption follows whole, the same rendered text",
     "handlers/common.py:_send_file": "deliver()'s photo / document, through send_captioned",
+    "handlers/common.py:_send_parts": "the text of deliver() (THE direct message to another "
+    "person) and of send_captioned() (a file whose caption cannot hold the text: the text "
+    "follows whole), split; the same rendered text",
 }
 
 #: Sends and path calls that answer the acting user (their own language).
@@ -82,13 +82,13 @@ TO_SELF: dict[str, str] = {
     "handlers/reports.py:export_reports": "the ZIP export, to whoever asked",
     "handlers/quiz.py:send_question": "the next question of the acting user's own quiz",
     "handlers/quiz.py:on_poll_answer": "a poll answer has no chat to reply in: notify self",
-    "handlers/org.py:_send_xlsx": "the oversight XLSX, to the administrator who asked",
     "bot/app.py:BranchApplication._flood_notice": "the flood notice, to the flooder in their "
     "own stored language (no update scope: the update was dropped)",
     "handlers/common.py:forward_to_reviewers.run": "the correction to the acting member when "
     "no reviewer could be reached (their own language)",
     "handlers/common.py:send_file": "an export (the pipeline's XLSX and ZIP, the meetings "
-    "register, the talk tables) to the chat the update came from: whoever asked",
+    "register, the talk tables, the oversight XLSX) to the chat the update came from: "
+    "whoever asked",
     "handlers/meetings.py:_files": "a meeting's minutes files, to the member who asked",
     "handlers/appraisal.py:export_appraisal": "the XLSX register, to whoever asked",
 }
