@@ -53,7 +53,7 @@ from handlers import (
     start,
     talks,
 )
-from handlers.common import locale_for
+from handlers.common import reader_for
 from handlers.dialog import DialogRouter
 from handlers.registry import (
     MEMBER_MENU,
@@ -62,7 +62,7 @@ from handlers.registry import (
     bot_commands,
     publish_chat_menu,
 )
-from locales.i18n import EN, ZH_HANS, negotiate_locale, translator
+from locales.i18n import EN, ZH_HANS, negotiate_locale
 from scheduler.deliveries import deliver_due
 from scheduler.leader import LeaderLease
 from store.models import ProcessedUpdate
@@ -156,7 +156,7 @@ class BranchApplication(Application[Any, Any, Any, Any, Any, Any]):
         (their chat is over its pace) is queued for the delivery task."""
         try:
             async with self.runtime.unit_of_work() as svc:
-                text = translator(await locale_for(svc.session, user_id)).gettext(FLOOD_NOTICE)
+                text = (await reader_for(svc, user_id)).gettext(FLOOD_NOTICE)
                 try:
                     await self.bot.send_message(user_id, text)
                 except TelegramError as exc:

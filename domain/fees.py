@@ -33,7 +33,7 @@ from domain.fee_rules import (
 )
 from domain.membership import ROSTER_HOOKS, MembershipService
 from domain.periods import local_today
-from domain.review import ensure_not_author
+from domain.review import ensure_not_author, reviewer_ids
 from domain.roles import PersonStatus
 from domain.roster import RosterError, RosterRow, register_column
 from domain.viewer import Viewer
@@ -632,7 +632,10 @@ class FeeService(Service):
             total=str(plan.total),
             photo=photo_file_id is not None,
         )
-        reviewers = await repo.branch_reviewers(self.session, viewer.branch_id)
+        # Nobody reviews their own payment (domain.review): not sent to its author.
+        reviewers = await reviewer_ids(
+            self.session, viewer.branch_id, author_person_id=viewer.person_id
+        )
         return SubmissionInfo(
             id=submission.id,
             branch_id=submission.branch_id,
@@ -643,12 +646,7 @@ class FeeService(Service):
             total=plan.total,
             status=submission.status,
             photo_file_id=photo_file_id,
-            # Nobody reviews their own payment (domain.review): not sent to its author.
-            reviewers=tuple(
-                r.account.telegram_user_id
-                for r in reviewers
-                if r.account and r.person.id != viewer.person_id
-            ),
+            reviewers=tuple(reviewers),
         )
 
     async def _submission(self, viewer: Viewer, submission_id: int) -> FeeSubmission:

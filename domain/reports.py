@@ -23,7 +23,7 @@ from domain.base import Service
 from domain.errors import Conflict, DomainError, NotAllowed, NotFound
 from domain.periods import HalfYear, Quarter, local_today
 from domain.pipeline_history import statuses_on
-from domain.review import ensure_not_author
+from domain.review import ensure_not_author, reviewer_ids
 from domain.roles import PersonStatus
 from domain.texts import chunk_plain
 from domain.viewer import Viewer
@@ -524,12 +524,7 @@ class ReportService(Service):
     # -- reviewers ---------------------------------------------------------------------
     async def reviewers(self, branch_id: int, *, exclude_person: int | None = None) -> list[int]:
         """Telegram ids of the secretary and reviewers to show a new report to."""
-        rows = await repo.branch_reviewers(self.session, branch_id)
-        return [
-            r.account.telegram_user_id
-            for r in rows
-            if r.account is not None and r.person.id != exclude_person
-        ]
+        return await reviewer_ids(self.session, branch_id, author_person_id=exclude_person)
 
     async def for_review(self, viewer: Viewer, report_id: int) -> ReportView:
         report = await self.session.get(ThoughtReport, report_id)

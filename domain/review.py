@@ -8,10 +8,13 @@ or comment on their own report. The refusal is audited (``review.self_denied``).
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from domain.base import Service
 from domain.errors import NotAllowed
 from domain.viewer import Viewer
 from locales.i18n import N_
+from store import repositories as repo
 
 #: The refusal, whatever is reviewed.
 OWN_CASE = N_("You cannot review your own submission; another reviewer will.")
@@ -21,6 +24,18 @@ UNREACHED = N_(
     "⚠️ Correction: I could not pass this on to any reviewer just now. It is saved and "
     "waits for them: they will find it among the items to review."
 )
+
+
+async def reviewer_ids(
+    session: AsyncSession, branch_id: int, *, author_person_id: int | None
+) -> list[int]:
+    """Telegram ids of the secretary and reviewers to show a new submission to: every
+    reviewer of the branch with a Telegram account but its author."""
+    return [
+        r.account.telegram_user_id
+        for r in await repo.branch_reviewers(session, branch_id)
+        if r.account is not None and r.person.id != author_person_id
+    ]
 
 
 async def ensure_not_author(

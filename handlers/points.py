@@ -25,6 +25,7 @@ from domain.points import (
     undeclared_members,
 )
 from domain.points_catalogue import indicator_keys, indicator_name
+from domain.review import reviewer_ids
 from domain.roles import Audience
 from handlers.callbacks import Callback, parse, pattern
 from handlers.common import (
@@ -394,18 +395,12 @@ async def _submit_claim(update: Update, ctx: BranchContext, dialog: Dialog) -> N
             "I will tell you the reviewer's decision."
         ).format(id=claim.id, item=esc(claim.item.name(ctx.locale)), day=claim.occurred_on),
     )
-    from store.repositories import branch_reviewers
-
     # Once the claim is committed (the buttons name it); the member is told if no
     # reviewer could be reached after all.
-    forward_to_reviewers(
-        ctx,
-        [
-            partial(send_review, ctx, row.account.telegram_user_id, claim)
-            for row in await branch_reviewers(ctx.svc.session, claim.branch_id)
-            if row.account is not None and row.person.id != claim.person_id
-        ],
+    reviewers = await reviewer_ids(
+        ctx.svc.session, claim.branch_id, author_person_id=claim.person_id
     )
+    forward_to_reviewers(ctx, [partial(send_review, ctx, r, claim) for r in reviewers])
 
 
 # -- /points --------------------------------------------------------------------------

@@ -65,7 +65,6 @@ async def _pending_badge(ctx: BranchContext) -> str | None:
 # -- review ---------------------------------------------------------------------------
 def review_text(r: Reader, claim: ClaimInfo) -> str:
     t = r.gettext
-    waited = ""
     lines = [
         t("<b>Point claim No. {id}</b>").format(id=claim.id),
         t("Member: {name}").format(name=esc(claim.person_name)),
@@ -76,8 +75,6 @@ def review_text(r: Reader, claim: ClaimInfo) -> str:
     ]
     if claim.evidence_file_id:
         lines.append(t("Evidence: attached"))
-    if waited:
-        lines.append(waited)
     return "\n".join(lines)
 
 
