@@ -264,12 +264,7 @@ class PipelineService(Service):
         )
 
     async def names(self, ids: set[int]) -> dict[int, str]:
-        if not ids:
-            return {}
-        rows = await self.session.execute(
-            select(Person.id, Person.full_name).where(Person.id.in_(sorted(ids)))
-        )
-        return {pid: name for pid, name in rows.all()}
+        return await repo.person_names(self.session, ids)
 
     # -- a file for someone already on the way (imported from the roster) -------------
     async def adopt(self, viewer: Viewer, person_id: int) -> Dossier:
