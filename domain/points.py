@@ -4,7 +4,8 @@ quarterly scores, the quarter close and rankings. Rules live in ``points_rules``
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
@@ -34,11 +35,14 @@ from store import repositories as repo
 from store.models import (
     Branch,
     ClaimStatus,
+    Membership,
+    Person,
     PointClaim,
     QuarterClose,
     QuarterScore,
     RankingPublication,
     ReviewDigest,
+    TelegramAccount,
 )
 
 if TYPE_CHECKING:
@@ -106,28 +110,161 @@ class PointsService(PointsClaims):
     async def close_due_quarter(self, branch_id: int) -> QuarterCloseResult | None:
         """Close the latest quarter whose declaration window is over (once): store the
         final scores and return who is below 60 (诫勉 when the previous quarter was too)."""
-        branch = await self._branch(branch_id)
-        settings = PointsSettings.from_branch(branch.settings)
-        today = local_today(self.clock.now(), branch.timezone)
-        quarter = rules.quarter_due_for_close(today, settings.window_days)
-        if quarter is None or quarter.end < local_today(branch.created_at, branch.timezone):
-            return None
-        if await self._is_closed(branch_id, quarter):
-            return None
+        results = await self.close_due_quarters([branch_id])
+        return results[0] if results else None
+
+    async def close_due_quarters(self, branch_ids: Sequence[int]) -> list[QuarterCloseResult]:
+        """``close_due_quarter`` for many branches at once, set-based: the branches read
+        in one query, the quarters claimed in one insert, the ledger summed in one
+        grouped query per quarter, the final scores stored in one insert; each branch
+        scored exactly as its ranking (``_ranked``). The closed branches, by id."""
+        now = self.clock.now()
+        due = await self._due_closes(branch_ids, now)
+        if not due:
+            return []
+        due = await self._claim_closes(due, now)
+        results: list[QuarterCloseResult] = []
+        rows: list[dict[str, Any]] = []
+        for quarter in sorted({q for q, _ in due.values()}):
+            group = sorted(b for b, (q, _) in due.items() if q == quarter)
+            sums = await self._sums_by_branch(group, quarter.key)
+            stored = await self._stored_by_branch(group, quarter.key)
+            previous = await self._stored_by_branch(group, quarter.prev().key)
+            members = await self._members_by_branch(group)
+            secretaries = await self._secretaries_by_branch(group)
+            for branch_id in group:
+                scores = self._ranked(
+                    quarter.key,
+                    members.get(branch_id, []),
+                    sums.get(branch_id, {}),
+                    stored.get(branch_id, {}),
+                    due[branch_id][1],
+                )
+                below = self._final_rows(
+                    branch_id, quarter, scores, previous.get(branch_id, {}), now, rows
+                )
+                await self.audit(
+                    "points.quarter.close",
+                    branch_id=branch_id,
+                    subject_type="quarter",
+                    subject_id=quarter.key,
+                    members=len(scores),
+                    below=len(below),
+                    warned=sum(1 for _, w in below if w),
+                )
+                below.sort(key=lambda pair: (pair[0].figures.total, pair[0].name))
+                results.append(
+                    QuarterCloseResult(branch_id, quarter, below, secretaries.get(branch_id, []))
+                )
+        if rows:  # one executemany, not an ORM object per member
+            await self.session.execute(insert(QuarterScore), rows)
+        results.sort(key=lambda r: r.branch_id)
+        return results
+
+    async def _due_closes(
+        self, branch_ids: Sequence[int], now: datetime
+    ) -> dict[int, tuple[Quarter, PointsSettings]]:
+        """The branches with a quarter to close now (not closed yet), and their settings."""
+        branches = await self.session.execute(
+            select(Branch.id, Branch.settings, Branch.timezone, Branch.created_at).where(
+                Branch.id.in_(list(branch_ids))
+            )
+        )
+        due: dict[int, tuple[Quarter, PointsSettings]] = {}
+        for branch_id, branch_settings, timezone, created_at in branches:
+            settings = PointsSettings.from_branch(branch_settings)
+            quarter = rules.quarter_due_for_close(local_today(now, timezone), settings.window_days)
+            if quarter is None or quarter.end < local_today(created_at, timezone):
+                continue
+            due[branch_id] = (quarter, settings)
+        if not due:
+            return due
+        closed = set(
+            (
+                await self.session.execute(
+                    select(QuarterClose.branch_id, QuarterClose.quarter).where(
+                        QuarterClose.branch_id.in_(list(due)),
+                        QuarterClose.quarter.in_(sorted({q.key for q, _ in due.values()})),
+                    )
+                )
+            ).all()
+        )
+        return {b: v for b, v in due.items() if (b, v[0].key) not in closed}
+
+    async def _claim_closes(
+        self, due: dict[int, tuple[Quarter, PointsSettings]], now: datetime
+    ) -> dict[int, tuple[Quarter, PointsSettings]]:
+        """Record the closes (unique per branch and quarter): one insert; when another
+        instance closed some of them meanwhile, one by one, keeping those we recorded."""
+
+        def row(branch_id: int) -> dict[str, Any]:
+            return {"branch_id": branch_id, "quarter": due[branch_id][0].key, "closed_at": now}
+
         try:
             async with self.session.begin_nested():
-                close = QuarterClose(
-                    branch_id=branch_id, quarter=quarter.key, closed_at=self.clock.now()
-                )
-                self.session.add(close)
-                await self.session.flush()
+                await self.session.execute(insert(QuarterClose), [row(b) for b in sorted(due)])
+            return due
         except IntegrityError:
-            return None
-        scores = await self.member_scores(branch_id, quarter)
-        previous = await self._stored_scores(branch_id, quarter.prev())
+            pass
+        kept: dict[int, tuple[Quarter, PointsSettings]] = {}
+        for branch_id in sorted(due):
+            try:
+                async with self.session.begin_nested():
+                    await self.session.execute(insert(QuarterClose), [row(branch_id)])
+                kept[branch_id] = due[branch_id]
+            except IntegrityError:
+                continue
+        return kept
+
+    async def _members_by_branch(self, branch_ids: Sequence[int]) -> dict[int, list[Any]]:
+        """What ``member_scores`` reads of the members, for many branches, by branch."""
+        rows = await self.session.execute(
+            select(
+                Membership.branch_id,
+                Person.id,
+                Person.full_name,
+                Person.status,
+                TelegramAccount.telegram_user_id,
+            )
+            .join(Membership, Membership.person_id == Person.id)
+            .outerjoin(TelegramAccount, TelegramAccount.person_id == Person.id)
+            .where(Membership.branch_id.in_(list(branch_ids)), Membership.ended_at.is_(None))
+            .order_by(Membership.branch_id, Person.full_name, Person.id)
+        )
+        result: dict[int, list[Any]] = {}
+        for branch_id, *member in rows:
+            result.setdefault(branch_id, []).append(tuple(member))
+        return result
+
+    async def _secretaries_by_branch(self, branch_ids: Sequence[int]) -> dict[int, list[int]]:
+        """The Telegram ids of the branches' secretaries (bound accounts), by name."""
+        rows = await self.session.execute(
+            select(Membership.branch_id, TelegramAccount.telegram_user_id)
+            .join(Person, Person.id == Membership.person_id)
+            .join(TelegramAccount, TelegramAccount.person_id == Person.id)
+            .where(
+                Membership.branch_id.in_(list(branch_ids)),
+                Membership.ended_at.is_(None),
+                Membership.role == Role.SECRETARY,
+            )
+            .order_by(Membership.branch_id, Person.full_name, Person.id)
+        )
+        result: dict[int, list[int]] = {}
+        for branch_id, telegram_user_id in rows:
+            result.setdefault(branch_id, []).append(telegram_user_id)
+        return result
+
+    @staticmethod
+    def _final_rows(
+        branch_id: int,
+        quarter: Quarter,
+        scores: Sequence[MemberScore],
+        previous: dict[int, Any],
+        now: datetime,
+        rows: list[dict[str, Any]],
+    ) -> list[tuple[MemberScore, bool]]:
+        """Append the branch's final scores to ``rows``; who is below 60 (诫勉 or not)."""
         below: list[tuple[MemberScore, bool]] = []
-        now = self.clock.now()
-        rows: list[dict[str, Any]] = []
         for score in scores:
             prev = previous.get(score.person_id)
             warned = rules.needs_warning(score.figures.total, prev.total if prev else None)
@@ -147,24 +284,7 @@ class PointsService(PointsClaims):
             )
             if score.figures.total < rules.WARNING_THRESHOLD:
                 below.append((score, warned))
-        if rows:  # one executemany, not 10,000 ORM objects flushed one by one
-            await self.session.execute(insert(QuarterScore), rows)
-        await self.audit(
-            "points.quarter.close",
-            branch_id=branch_id,
-            subject_type="quarter",
-            subject_id=quarter.key,
-            members=len(scores),
-            below=len(below),
-            warned=sum(1 for _, w in below if w),
-        )
-        secretaries = [
-            r.account.telegram_user_id
-            for r in await repo.branch_members(self.session, branch_id, roles=[Role.SECRETARY])
-            if r.account is not None
-        ]
-        below.sort(key=lambda pair: (pair[0].figures.total, pair[0].name))
-        return QuarterCloseResult(branch_id, quarter, below, secretaries)
+        return below
 
     async def overdue_digest(self, branch_id: int) -> list[tuple[int, list[ClaimInfo]]]:
         """Claims waiting more than 3 days, for each reviewer not yet reminded today:

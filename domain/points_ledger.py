@@ -4,6 +4,7 @@ scores of the members, a member's overview and history, a quarter's ledger."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -207,6 +208,57 @@ class PointsLedger(PointsScheme):
             result.setdefault((pid, quarter), []).append((block, indicator, _decimal(total)))
         return result
 
+    async def _sums_by_branch(
+        self, branch_ids: Sequence[int], quarter_key: str
+    ) -> dict[int, dict[tuple[int, str], list[tuple[str, str, Decimal]]]]:
+        """``_sums`` of one quarter for many branches in one grouped query, by branch."""
+        stmt = (
+            select(
+                LedgerEntry.branch_id,
+                LedgerEntry.person_id,
+                LedgerEntry.quarter,
+                type_coerce(LedgerEntry.block, String),
+                LedgerEntry.indicator,
+                type_coerce(func.sum(LedgerEntry.points), NullType),
+            )
+            .where(LedgerEntry.branch_id.in_(list(branch_ids)), LedgerEntry.quarter == quarter_key)
+            .group_by(
+                LedgerEntry.branch_id,
+                LedgerEntry.quarter,
+                LedgerEntry.person_id,
+                LedgerEntry.block,
+                LedgerEntry.indicator,
+            )
+        )
+        result: dict[int, dict[tuple[int, str], list[tuple[str, str, Decimal]]]] = {}
+        for branch_id, pid, quarter, block, indicator, total in await self.session.execute(stmt):
+            result.setdefault(branch_id, {}).setdefault((pid, quarter), []).append(
+                (block, indicator, _decimal(total))
+            )
+        return result
+
+    async def _stored_by_branch(
+        self, branch_ids: Sequence[int], quarter_key: str
+    ) -> dict[int, dict[int, Any]]:
+        """``_stored_scores`` of one quarter for many branches, by branch."""
+        rows = await self.session.execute(
+            select(
+                QuarterScore.branch_id,
+                QuarterScore.person_id,
+                QuarterScore.base,
+                QuarterScore.deductions,
+                QuarterScore.special,
+                QuarterScore.extra,
+                QuarterScore.total,
+            ).where(
+                QuarterScore.branch_id.in_(list(branch_ids)), QuarterScore.quarter == quarter_key
+            )
+        )
+        result: dict[int, dict[int, Any]] = {}
+        for r in rows:
+            result.setdefault(r.branch_id, {})[r.person_id] = r
+        return result
+
     @staticmethod
     def _by_indicator(sums: list[tuple[str, str, Decimal]]) -> dict[str, Decimal]:
         by_indicator: dict[str, Decimal] = {}
@@ -250,11 +302,26 @@ class PointsLedger(PointsScheme):
                 .order_by(Person.full_name, Person.id)
             )
         ).all()
+        return self._ranked(quarter.key, members, sums, stored, settings)
+
+    @classmethod
+    def _ranked(
+        cls,
+        quarter_key: str,
+        members: Sequence[Any],
+        sums: dict[tuple[int, str], list[tuple[str, str, Decimal]]],
+        stored: dict[int, Any],
+        settings: PointsSettings,
+    ) -> list[MemberScore]:
+        """The scores of ``members`` (person id, name, status, Telegram id; by name), best
+        first, ranked: ``sums`` scored with the branch's ``settings``, the final figures
+        of ``stored`` where the quarter is closed. Shared by the ranking and the close of
+        many branches at once (``PointsService.close_due_quarters``)."""
         scores: list[MemberScore] = []
         for person_id, name, status, telegram_user_id in members:
             if not (status.is_party_member or person_id in stored):
                 continue
-            figures, by_indicator = self._figures(sums.get((person_id, quarter.key), []), settings)
+            figures, by_indicator = cls._figures(sums.get((person_id, quarter_key), []), settings)
             final = stored.get(person_id)
             if final is not None:
                 figures = rules.QuarterFigures(
