@@ -1,7 +1,10 @@
 """Scale benchmark: a branch of N members (default 10,000) with M ledger entries each
-(default 40, all in the quarter under test), on SQLite in a temporary directory.
+(default 40, all in the quarter under test), on SQLite in a temporary directory; or,
+with ``--postgres``, the province on PostgreSQL (``bench/_province_run.py``).
 
     python -m bench.scale [--members N] [--entries M] [--samples S] [--updates U]
+    python -m bench.scale --postgres [--members 100000 --branches 5000 --orgs 50
+                                      --entries 40] [--quick] [--reuse]
 
 Prints, with the targets of issue #7:
 
@@ -30,6 +33,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from bench._targets import Target
 
 #: Branch created on 5 Jan 2026; the quarter under test is 2026Q1, closed on 15 April
 #: (after its 10-day declaration window), when /points shows 2026Q2 and the year so far.
@@ -229,18 +234,130 @@ def report(r: dict[str, Any]) -> tuple[str, bool]:
     return text + "\nRESULT  " + ("OK" if ok else "NOT MET"), ok
 
 
+#: Sizes of the quick runs (``--quick``, ``python -m bench all --quick``).
+QUICK_SQLITE = {"members": 500, "entries": 10, "samples": 20, "updates": 5}
+QUICK_PROVINCE = {"members": 2_000, "branches": 100, "orgs": 10, "entries": 8, "updates": 5}
+PROVINCE = {"members": 100_000, "branches": 5_000, "orgs": 50, "entries": 40, "updates": 50}
+
+
+def run_postgres(
+    members: int, branches: int, orgs: int, entries: int, updates: int, reuse: bool = False
+) -> tuple[str, list[Target]]:
+    """The province run: its table and its targets."""
+    from bench._province_run import measure
+    from bench._province_run import report as province_report
+
+    result = asyncio.run(measure(members, branches, orgs, entries, updates, reuse))
+    text, rows = province_report(result)
+    return text, [Target("scale", name, goal, measured, met) for name, goal, measured, met in rows]
+
+
+def sqlite_targets(r: dict[str, Any]) -> list[Target]:
+    def seconds(value: float) -> str:
+        return f"{value:.3f} s"
+
+    return [
+        Target(
+            "scale",
+            f"ranking of {r['members']:,} members (SQLite), open quarter",
+            "< 2 s",
+            seconds(r["ranking_open_s"]),
+            r["ranking_open_s"] < RANKING_TARGET,
+        ),
+        Target(
+            "scale",
+            f"quarter close of {r['members']:,} members (SQLite)",
+            "< 2 s",
+            seconds(r["close_s"]),
+            r["close_s"] < RANKING_TARGET,
+        ),
+        Target(
+            "scale",
+            f"ranking of {r['members']:,} members (SQLite), closed quarter",
+            "< 2 s",
+            seconds(r["ranking_closed_s"]),
+            r["ranking_closed_s"] < RANKING_TARGET,
+        ),
+        Target(
+            "scale",
+            "/points server time (SQLite, median)",
+            "< 20 ms",
+            f"{r['points_ms']:.2f} ms (p95 {r['points_p95_ms']:.2f})",
+            r["points_ms"] < POINTS_TARGET_MS,
+        ),
+        Target(
+            "scale",
+            "RSS of the running bot (SQLite)",
+            "< 200 MB",
+            f"{r['rss_mb']:.1f} MB",
+            r["rss_mb"] < RSS_TARGET_MB,
+        ),
+    ]
+
+
+def targets(quick: bool) -> list[Target]:
+    """``python -m bench all``: the SQLite branch of 10,000 members, then the province on
+    PostgreSQL (small sizes with ``quick``)."""
+    sizes = (
+        QUICK_SQLITE if quick else {"members": 10_000, "entries": 40, "samples": 200, "updates": 50}
+    )
+    result = run(sizes["members"], sizes["entries"], sizes["samples"], sizes["updates"])
+    text, _ok = report(result)
+    print(text, flush=True)
+    found = sqlite_targets(result)
+    p = QUICK_PROVINCE if quick else PROVINCE
+    text, more = run_postgres(p["members"], p["branches"], p["orgs"], p["entries"], p["updates"])
+    print(text, flush=True)
+    return found + more
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--members", type=int, default=10_000)
+    parser.add_argument("--members", type=int, help="10,000 (SQLite), 100,000 (--postgres)")
     parser.add_argument("--entries", type=int, default=40)
     parser.add_argument("--samples", type=int, default=200, help="/points timings")
-    parser.add_argument("--updates", type=int, default=50, help="updates before RSS")
+    parser.add_argument("--updates", type=int, help="updates before RSS (50)")
+    parser.add_argument("--postgres", action="store_true", help="the province on PostgreSQL")
+    parser.add_argument("--branches", type=int, default=PROVINCE["branches"], help="--postgres")
+    parser.add_argument("--orgs", type=int, default=PROVINCE["orgs"], help="--postgres")
+    parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="--postgres: keep the database province_bench if it has these sizes (no rebuild)",
+    )
     parser.add_argument("--child-rss", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_rss:
         print(json.dumps(asyncio.run(child_rss(args.child_rss, args.members, args.updates))))
         return 0
-    result = run(args.members, args.entries, args.samples, args.updates)
+    if args.postgres:
+        sizes: dict[str, int] = dict(QUICK_PROVINCE if args.quick else PROVINCE)
+        given = {
+            "members": args.members,
+            "branches": None if args.quick else args.branches,
+            "orgs": None if args.quick else args.orgs,
+            "entries": None if args.quick else args.entries,
+            "updates": args.updates,
+        }
+        sizes.update({k: v for k, v in given.items() if v is not None})
+        text, _targets = run_postgres(
+            sizes["members"],
+            sizes["branches"],
+            sizes["orgs"],
+            sizes["entries"],
+            sizes["updates"],
+            reuse=args.reuse,
+        )
+        print(text)
+        return 0
+    if args.quick:
+        members, entries = QUICK_SQLITE["members"], QUICK_SQLITE["entries"]
+        samples, updates = QUICK_SQLITE["samples"], QUICK_SQLITE["updates"]
+    else:
+        members, entries, samples = args.members or 10_000, args.entries, args.samples
+        updates = args.updates or 50
+    result = run(members, entries, samples, updates)
     text, _ok = report(result)
     print(text)
     return 0
