@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
-from telegram import BotCommandScopeDefault, Update
+from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
@@ -26,8 +26,8 @@ from bot.context import CURRENT_SCOPE, BranchApp, BranchContext, UpdateScope
 from bot.flood import FLOOD_NOTICE, FloodThrottle
 from bot.limiter import RetryingRateLimiter
 from bot.logs import log_context
+from bot.menus import SYNC_EVERY, publish_commands, sync_chat_menus
 from bot.runtime import Runtime
-from domain.roles import Role
 from domain.services import Services
 from domain.viewer import TelegramUserInfo
 from handlers import (
@@ -56,17 +56,13 @@ from handlers import (
 from handlers.common import reader_for
 from handlers.dialog import DialogRouter
 from handlers.registry import (
-    MEMBER_MENU,
     PeriodicTask,
     Registry,
-    bot_commands,
-    publish_chat_menu,
 )
-from locales.i18n import EN, ZH_HANS, negotiate_locale
+from locales.i18n import negotiate_locale
 from scheduler.deliveries import deliver_due
 from scheduler.leader import LeaderLease
 from store.models import ProcessedUpdate
-from store.repositories import branch_members
 
 log = logging.getLogger(__name__)
 
@@ -284,6 +280,7 @@ def build_application(
     for module in (*FEATURES, *FALLBACKS):
         module.register(app, registry)
     registry.periodic("deliveries", timedelta(seconds=15), deliver_due)
+    registry.periodic("menus", SYNC_EVERY, sync_chat_menus)
     return app
 
 
@@ -353,44 +350,3 @@ async def _post_shutdown(app: BranchApp) -> None:
         await leader.release()
     finally:
         await runtime.db.dispose()
-
-
-async def publish_commands(app: BranchApp) -> None:
-    """``setMyCommands``: members' commands for everyone (Chinese by default, English for
-    English clients); the fuller list in each reviewer's own chat."""
-    registry: Registry = app.bot_data["registry"]
-    runtime: Runtime = app.bot_data["runtime"]
-    try:
-        await app.bot.set_my_commands(
-            bot_commands(registry, MEMBER_MENU, ZH_HANS), scope=BotCommandScopeDefault()
-        )
-        await app.bot.set_my_commands(
-            bot_commands(registry, MEMBER_MENU, ZH_HANS),
-            scope=BotCommandScopeDefault(),
-            language_code="zh",
-        )
-        await app.bot.set_my_commands(
-            bot_commands(registry, MEMBER_MENU, EN),
-            scope=BotCommandScopeDefault(),
-            language_code="en",
-        )
-        async with runtime.db.session() as session:
-            from sqlalchemy import select
-
-            from store.models import Branch
-
-            branch_ids = (await session.scalars(select(Branch.id))).all()
-            for branch_id in branch_ids:
-                for row in await branch_members(
-                    session, branch_id, roles=[Role.SECRETARY, Role.COMMITTEE]
-                ):
-                    if row.account is None or row.account.started_at is None:
-                        continue
-                    if row.membership.role is not Role.SECRETARY and not row.membership.can_review:
-                        continue
-                    locale = row.account.locale or negotiate_locale(row.account.language_code)
-                    await publish_chat_menu(
-                        app.bot, registry, row.account.telegram_user_id, locale, reviewer=True
-                    )
-    except TelegramError as exc:
-        log.warning("could not publish the command menu: %s", exc)

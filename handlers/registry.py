@@ -108,9 +108,10 @@ def bot_commands(
 
 async def publish_chat_menu(
     bot: Bot, registry: Registry, telegram_user_id: int, locale: str, *, reviewer: bool
-) -> None:
+) -> bool:
     """One user's command menu in their own chat: the reviewers' fuller list, or (taken
-    away) back to the default members' menu. A failure only costs the menu; logged."""
+    away) back to the default members' menu. A failure only costs the menu; logged
+    (False)."""
     scope = BotCommandScopeChat(telegram_user_id)
     try:
         if reviewer:
@@ -119,6 +120,8 @@ async def publish_chat_menu(
             await bot.delete_my_commands(scope=scope)
     except TelegramError as exc:
         log.info("no command menu for chat %s: %s", telegram_user_id, exc)
+        return False
+    return True
 
 
 async def refresh_chat_menu(

@@ -41,7 +41,7 @@ from store.models.meetings import (
     Talk,
     TalkAlert,
 )
-from store.models.ops import Delivery, DeliveryFile, Lease
+from store.models.ops import ChatMenu, Delivery, DeliveryFile, Lease
 from store.models.org import BranchTransfer, OrgAdmin, OrgNotice, OrgNoticeReceipt, WebAppLogin
 from store.models.pipeline import (
     PersonStatusHistory,
@@ -88,6 +88,7 @@ __all__ = [
     "Branch",
     "BranchTransfer",
     "CalendarRule",
+    "ChatMenu",
     "ClaimStatus",
     "Delivery",
     "DeliveryFile",

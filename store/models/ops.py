@@ -54,3 +54,15 @@ class Lease(Base):
     holder: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime]
     acquired_at: Mapped[datetime]
+
+
+class ChatMenu(Base):
+    """The command menu last published in one user's own chat (a reviewer's fuller
+    list), by its fingerprint: at start-up only the menus that changed are published
+    again, not one Bot API call per secretary of every branch."""
+
+    __tablename__ = "chat_menus"
+
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime]
