@@ -241,13 +241,20 @@ PROVINCE = {"members": 100_000, "branches": 5_000, "orgs": 50, "entries": 40, "u
 
 
 def run_postgres(
-    members: int, branches: int, orgs: int, entries: int, updates: int, reuse: bool = False
+    members: int,
+    branches: int,
+    orgs: int,
+    entries: int,
+    updates: int,
+    reuse: bool = False,
+    database: str = "province_bench",
 ) -> tuple[str, list[Target]]:
-    """The province run: its table and its targets."""
+    """The province run: its table and its targets. Quick runs use another database
+    (``province_quick``) than full ones, so they never drop a built province."""
     from bench._province_run import measure
     from bench._province_run import report as province_report
 
-    result = asyncio.run(measure(members, branches, orgs, entries, updates, reuse))
+    result = asyncio.run(measure(members, branches, orgs, entries, updates, reuse, database))
     text, rows = province_report(result)
     return text, [Target("scale", name, goal, measured, met) for name, goal, measured, met in rows]
 
@@ -306,7 +313,14 @@ def targets(quick: bool) -> list[Target]:
     print(text, flush=True)
     found = sqlite_targets(result)
     p = QUICK_PROVINCE if quick else PROVINCE
-    text, more = run_postgres(p["members"], p["branches"], p["orgs"], p["entries"], p["updates"])
+    text, more = run_postgres(
+        p["members"],
+        p["branches"],
+        p["orgs"],
+        p["entries"],
+        p["updates"],
+        database="province_quick" if quick else "province_bench",
+    )
     print(text, flush=True)
     return found + more
 
@@ -348,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
             sizes["entries"],
             sizes["updates"],
             reuse=args.reuse,
+            database="province_quick" if args.quick else "province_bench",
         )
         print(text)
         return 0

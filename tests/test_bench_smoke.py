@@ -3,11 +3,13 @@ what ``python -m bench.<name>`` reports, not something a test can assert)."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
 
 import pytest
 
-from bench import flood, scale, updates
+from bench import _pg, flood, scale, updates
 
 
 def test_updates_benchmark_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
@@ -40,3 +42,29 @@ def test_flood_benchmark_prints_its_figures(capsys: pytest.CaptureFixture[str]) 
     assert re.search(r"quiet\s+median\s+\d+\.\d+ ms\s+p95", out), out
     assert re.search(r"flood\s+median\s+\d+\.\d+ ms\s+p95", out), out
     assert re.search(r"dropped (2[5-9]|3\d) of 40", out), out  # all but the admitted ones
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL"), reason="the province runs on PostgreSQL only"
+)
+def test_scale_province_benchmark_prints_its_figures(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(os.environ["TEST_DATABASE_URL"])
+    server = url.set(database="").render_as_string(hide_password=False).rstrip("/")
+    monkeypatch.setenv("BENCH_POSTGRES_URL", server.replace("+asyncpg", ""))
+    try:
+        assert scale.main(["--postgres", "--quick"]) == 0
+    finally:
+        asyncio.run(_pg.drop_database("province_quick"))
+    out = capsys.readouterr().out
+    assert re.search(r"ledger entries\s+16,000\b", out), out
+    for label in ("start-up a: first answer", "start-up b: first answer"):
+        assert re.search(rf"{re.escape(label)}\s+\d+\.\d+ s\b", out), out
+    assert re.search(r"quarter close, all branches\s+\d+\.\d+ s\s+< 60 s \(on [ab], 100 br", out)
+    assert re.search(r"close: SQL statements\s+\d+", out), out
+    assert re.search(r"close: messages queued\s+1\d\d\b", out), out  # 100 reports + notices
+    assert re.search(r"peak RSS \(VmHWM\) a / b\s+\d+ MB\s+\d+ MB", out), out
+    assert re.search(r"RESULT\s+(OK|NOT MET)", out), out
