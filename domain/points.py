@@ -290,6 +290,20 @@ class PointsService(PointsClaims):
                 below.append((score, warned))
         return below
 
+    async def branches_with_overdue_claims(self) -> list[int]:
+        """The branches where a claim has waited longer than ``OVERDUE_AFTER`` (one query:
+        the digest then visits only those, not every branch of a province)."""
+        rows = await self.session.scalars(
+            select(PointClaim.branch_id)
+            .where(
+                PointClaim.status == ClaimStatus.PENDING,
+                PointClaim.created_at < self.clock.now() - OVERDUE_AFTER,
+            )
+            .distinct()
+            .order_by(PointClaim.branch_id)
+        )
+        return list(rows.all())
+
     async def overdue_digest(self, branch_id: int) -> list[tuple[int, list[ClaimInfo]]]:
         """Claims waiting more than 3 days, for each reviewer not yet reminded today:
         (telegram id, claims). The reminder is recorded (one per reviewer and day)."""

@@ -372,7 +372,7 @@ async def run_overdue_digest(app: BranchApp) -> None:
     """One reminder per reviewer and day listing the claims waiting over 3 days."""
     runtime: Runtime = app.bot_data["runtime"]
     async with runtime.unit_of_work() as svc:
-        branch_ids = await svc.points.branch_ids()
+        branch_ids = await svc.points.branches_with_overdue_claims()
     for branch_id in branch_ids:
         async with runtime.unit_of_work() as svc:
             digests = await svc.points.overdue_digest(branch_id)
