@@ -5,7 +5,8 @@ behind a small round-robin balancer, and a local Bot API emulator.
 Measured:
 
 * start-up of each instance: from exec of ``branchbot run --webhook …`` to its
-  ``/healthz`` answering and to the answer of its first update (``/start``);
+  ``/healthz`` answering and to the answer of its first update (``/start``); ``a``
+  alone on the database, ``b`` next to a running ``a`` after a's quarter close;
 * the quarter close of every branch by the real periodic task on the lease leader: its
   duration and statements (``bench._instance`` times it inside the process), the
   branches closed and the messages queued (from the database);
@@ -275,18 +276,20 @@ async def measure(
     a, b = Instance("a", _free_port()), Instance("b", _free_port())
     rng = random.Random(15)
     try:
-        first_user = emu.user(FIRST_TG + 1, "党员000001")
-        await _start(a, env, lb, log, emu, first_user)
+        # a starts alone and becomes the scheduler's leader: its periodic tasks' first
+        # runs (the quarter close among them) start 5 s later. b starts once that close
+        # is done (a rolling restart next to a running instance).
+        await _start(a, env, lb, log, emu, emu.user(FIRST_TG + 1, "党员000001"))
+        close = await _close_figures(figures_path, within=600)
         await _start(b, env, lb, log, emu, emu.user(FIRST_TG + 2, "党员000002"))
         lb.backends = [a.base, b.base]
-        close = await _close_figures(figures_path, within=600)
         out.update(close_s=close["close_s"], close_statements=close["statements"])
+        out["rss_close_a"] = proc_memory(a.proc.pid)[0]
         out["close_by"] = "a" if close["pid"] == a.proc.pid else "b"
         out["closed"] = await _scalar(url, "SELECT count(*) FROM point_quarter_closes")
         out["scores"] = await _scalar(url, "SELECT count(*) FROM point_quarter_scores")
         out["queued"] = await _scalar(url, "SELECT count(*) FROM deliveries")
-        for inst in (a, b):
-            out[f"rss_close_{inst.name}"] = proc_memory(inst.proc.pid)[0]
+        out["rss_close_b"] = proc_memory(b.proc.pid)[0]  # after its start
         durations: list[float] = []
         for _ in range(updates):
             n = rng.randrange(members)
@@ -334,7 +337,7 @@ def report(r: dict[str, Any]) -> tuple[str, list[tuple[str, str, str, bool | Non
         ("build (COPY / INSERT…SELECT)", build, "set-up, not a target"),
         ("start-up a: /healthz", f"{r['health_s_a']:.2f} s", "exec → 200"),
         ("start-up a: first answer", f"{r['ready_s_a']:.2f} s", "< 5 s (exec → /start answered)"),
-        ("start-up b: /healthz", f"{r['health_s_b']:.2f} s", "with a running"),
+        ("start-up b: /healthz", f"{r['health_s_b']:.2f} s", "a running, after its close"),
         ("start-up b: first answer", f"{r['ready_s_b']:.2f} s", "< 5 s"),
         (
             "quarter close, all branches",
@@ -345,7 +348,7 @@ def report(r: dict[str, Any]) -> tuple[str, list[tuple[str, str, str, bool | Non
         ("close: messages queued", f"{r['queued']:,}", "reports + notices, sent by the outbox"),
         ("/points through the balancer", f"{r['points_ms']:.1f} ms", f"median of {r['updates']}"),
         ("RSS a (after close / end)", f"{r['rss_close_a']:.0f} MB", f"{r['rss_a']:.0f} MB"),
-        ("RSS b (after close / end)", f"{r['rss_close_b']:.0f} MB", f"{r['rss_b']:.0f} MB"),
+        ("RSS b (after start / end)", f"{r['rss_close_b']:.0f} MB", f"{r['rss_b']:.0f} MB"),
         ("peak RSS (VmHWM) a / b", f"{r['hwm_a']:.0f} MB", f"{r['hwm_b']:.0f} MB; < 300 MB each"),
     ]
     targets: list[tuple[str, str, str, bool | None]] = [

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
@@ -66,13 +67,22 @@ class LeaderLease:
                         won = True
                     except IntegrityError:
                         await session.rollback()
-                        won = False
+                        won = await self._ours(session)
+                else:
+                    # Taken by another call of this process just now: the periodic tasks'
+                    # first runs ask at the same moment (a "lost" one would skip its run).
+                    won = existing.holder == self.holder
             if won:
                 await session.commit()
         if won != self.is_leader:
             log.info("lease %s %s by %s", self.name, "taken" if won else "lost", self.holder)
         self.is_leader = won
         return won
+
+    async def _ours(self, session: Any) -> bool:
+        """After losing the INSERT race: whether the winner was this process."""
+        existing = await session.get(Lease, self.name)
+        return existing is not None and existing.holder == self.holder
 
     async def release(self) -> None:
         if not self.is_leader:
