@@ -9,9 +9,6 @@ import io
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
 from domain import sheets
 from domain.appraisal_base import AppraisalInfo
 from domain.appraisal_results import MemberResult
@@ -32,6 +29,10 @@ def _num(value: Decimal | None) -> float | str:
 def appraisal_workbook(
     info: AppraisalInfo, results: Sequence[MemberResult], t: Callable[[str], str]
 ) -> bytes:
+    # openpyxl (and numpy, which it imports) only when a workbook is made: not at start-up.
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     wb = Workbook()
     bold = Font(bold=True)
     sheet = wb.active

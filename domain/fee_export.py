@@ -10,20 +10,12 @@ import io
 from collections.abc import Callable
 from decimal import Decimal
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, Side
-from openpyxl.utils import get_column_letter
-
 from domain import sheets
 from domain.fee_rules import FeeBasis, FeeSchedule, Month, bracket_for
 from domain.fees import YearRegister
 
 MONEY_FORMAT = "0.00"
 ZERO = Decimal("0.00")
-
-_THIN = Side(style="thin")
-_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
 
 def _money(cell: object, value: Decimal | None) -> None:
@@ -34,6 +26,14 @@ def _money(cell: object, value: Decimal | None) -> None:
 
 
 def fee_workbook(register: YearRegister, schedule: FeeSchedule, t: Callable[[str], str]) -> bytes:
+    # openpyxl (and numpy, which it imports) only when a workbook is made: not at start-up.
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, Side
+    from openpyxl.utils import get_column_letter
+
+    thin = Side(style="thin")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    center = Alignment(horizontal="center", vertical="center", wrap_text=True)
     wb = Workbook()
     ws = wb.active
     ws.title = sheets.sheet_title(t("Fee register"))
@@ -57,12 +57,12 @@ def fee_workbook(register: YearRegister, schedule: FeeSchedule, t: Callable[[str
     )
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=last_col)
     ws.cell(row=1, column=1).font = Font(bold=True, size=14)
-    ws.cell(row=1, column=1).alignment = _CENTER
+    ws.cell(row=1, column=1).alignment = center
     for col, text in enumerate(headers, start=1):
         cell = sheets.put(ws, 2, col, text)
         cell.font = Font(bold=True)
-        cell.alignment = _CENTER
-        cell.border = _BORDER
+        cell.alignment = center
+        cell.border = border
     month_totals = {m: ZERO for m in months}
     grand = ZERO
     row = 3
@@ -82,17 +82,17 @@ def fee_workbook(register: YearRegister, schedule: FeeSchedule, t: Callable[[str
         _money(ws.cell(row=row, column=last_col), total)
         grand += total
         for col in range(1, last_col + 1):
-            ws.cell(row=row, column=col).border = _BORDER
+            ws.cell(row=row, column=col).border = border
         row += 1
     sheets.put(ws, row, 1, t("Total"))
     ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=4)
     ws.cell(row=row, column=1).font = Font(bold=True)
-    ws.cell(row=row, column=1).alignment = _CENTER
+    ws.cell(row=row, column=1).alignment = center
     for offset, month in enumerate(months):
         _money(ws.cell(row=row, column=5 + offset), month_totals[month])
     _money(ws.cell(row=row, column=last_col), grand)
     for col in range(1, last_col + 1):
-        ws.cell(row=row, column=col).border = _BORDER
+        ws.cell(row=row, column=col).border = border
     ws.column_dimensions["B"].width = 12
     ws.column_dimensions["C"].width = 12
     ws.column_dimensions["D"].width = 14
@@ -121,12 +121,12 @@ def fee_workbook(register: YearRegister, schedule: FeeSchedule, t: Callable[[str
     )
     table.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers2))
     table.cell(row=1, column=1).font = Font(bold=True, size=14)
-    table.cell(row=1, column=1).alignment = _CENTER
+    table.cell(row=1, column=1).alignment = center
     for col, text in enumerate(headers2, start=1):
         cell = sheets.put(table, 2, col, text)
         cell.font = Font(bold=True)
-        cell.alignment = _CENTER
-        cell.border = _BORDER
+        cell.alignment = center
+        cell.border = border
     row = 3
     for index, member in enumerate(register.members, start=1):
         sheets.put(table, row, 1, index)
@@ -148,7 +148,7 @@ def fee_workbook(register: YearRegister, schedule: FeeSchedule, t: Callable[[str
         else:
             sheets.put(table, row, 4, t("not set"))
         for col in range(1, len(headers2) + 1):
-            table.cell(row=row, column=col).border = _BORDER
+            table.cell(row=row, column=col).border = border
         row += 1
     for letter, width in zip("ABCDEFGH", (6, 12, 12, 12, 16, 8, 16, 12), strict=True):
         table.column_dimensions[letter].width = width

@@ -10,9 +10,6 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Sequence
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-
 from domain import meetings_rules as rules
 from domain import sheets
 from domain.meetings_compliance import RegisterRow
@@ -27,6 +24,10 @@ def meetings_workbook(
     people: Sequence[tuple[int, str]],
     t: Callable[[str], str],
 ) -> bytes:
+    # openpyxl (and numpy, which it imports) only when a workbook is made: not at start-up.
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
     wb = Workbook()
     bold = Font(bold=True)
     first = True

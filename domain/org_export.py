@@ -6,9 +6,6 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Sequence
 
-from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
-
 from domain import sheets
 from domain.organisation import FLAG_LABELS, BranchOversight, missed_periods
 from locales.i18n import N_
@@ -48,6 +45,10 @@ COLUMNS = (
 
 
 def oversight_workbook(rows: Sequence[BranchOversight], t: Callable[[str], str]) -> bytes:
+    # openpyxl (and numpy, which it imports) only when a workbook is made: not at start-up.
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+
     wb = Workbook()
     sheet = wb.active
     sheet.title = t("Oversight")

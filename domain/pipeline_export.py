@@ -10,9 +10,6 @@ import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
 from domain import sheets
 from domain.pipeline import Dossier, StepView
 from domain.pipeline_rules import STEPS
@@ -21,6 +18,10 @@ from domain.pipeline_rules import STEPS
 def pipeline_workbook(
     dossiers: Sequence[Dossier], year: int, t: Callable[[str], str], names: dict[int, str]
 ) -> bytes:
+    # openpyxl (and numpy, which it imports) only when a workbook is made: not at start-up.
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     wb = Workbook()
     bold = Font(bold=True)
     files = wb.active

@@ -7,9 +7,6 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Sequence
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
 from domain import sheets
 from domain.points import EntryInfo, MemberScore
 from domain.points_catalogue import indicator_keys, indicator_name
@@ -22,6 +19,10 @@ def points_workbook(
     t: Callable[[str], str],
     locale: str,
 ) -> bytes:
+    # openpyxl (and numpy, which it imports) only when a workbook is made: not at start-up.
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     wb = Workbook()
     bold = Font(bold=True)
 

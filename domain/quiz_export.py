@@ -7,9 +7,6 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
 from domain import sheets
 from domain.quiz import ExamResults
 from locales.i18n import N_
@@ -24,6 +21,10 @@ STATE_LABELS = {
 
 
 def exam_workbook(res: ExamResults, t: Callable[[str], str]) -> bytes:
+    # openpyxl (and numpy, which it imports) only when a workbook is made: not at start-up.
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     wb = Workbook()
     bold = Font(bold=True)
     sheet = wb.active

@@ -16,9 +16,6 @@ from pathlib import Path
 from typing import IO
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
 from domain import sheets
 from domain.reports import Period, ReportView, key_label, period_label
 from locales.i18n import N_
@@ -65,6 +62,10 @@ def build_zip(
     """Write the ZIP to ``out`` (a binary file open for writing)."""
     t = gettext
     zone = ZoneInfo(timezone)
+    # openpyxl (and numpy, which it imports) only when a workbook is made: not at start-up.
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     wb = Workbook()
     ws = wb.active
     ws.title = period.key

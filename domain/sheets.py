@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from openpyxl.cell.cell import Cell
-from openpyxl.worksheet.worksheet import Worksheet
+if TYPE_CHECKING:
+    from openpyxl.cell.cell import Cell
+    from openpyxl.worksheet.worksheet import Worksheet
+
 
 #: What openpyxl refuses in a cell (``openpyxl.cell.cell.ILLEGAL_CHARACTERS_RE``), plus
 #: the Unicode non-characters Excel chokes on.
@@ -57,6 +59,8 @@ def cell(ws: Worksheet, raw: Any) -> Any:
     """A value for ``ws.append``: texts become string cells (never a formula)."""
     if not isinstance(raw, str):
         return raw
+    from openpyxl.cell.cell import Cell
+
     c = Cell(ws, value=None)
     c.value = text_value(raw)
     c.data_type = "s"

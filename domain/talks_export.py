@@ -9,14 +9,15 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Sequence
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-
 from domain import sheets
 from domain.talks import GroupTable
 
 
 def talks_workbook(quarter: str, tables: Sequence[GroupTable], t: Callable[[str], str]) -> bytes:
+    # openpyxl (and numpy, which it imports) only when a workbook is made: not at start-up.
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
     wb = Workbook()
     bold = Font(bold=True)
     summary = wb.active
