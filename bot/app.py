@@ -279,7 +279,7 @@ def build_application(
     app.bot_data["runtime"] = runtime
     app.bot_data["registry"] = registry
     app.bot_data["dialogs"] = DialogRouter()
-    app.bot_data["leader"] = LeaderLease(runtime)
+    app.bot_data["leader"] = LeaderLease(runtime, ttl=timedelta(seconds=settings.lease_seconds))
     app.bot_data["flood"] = throttle
     for module in (*FEATURES, *FALLBACKS):
         module.register(app, registry)
@@ -305,7 +305,8 @@ def schedule_periodic_tasks(app: BranchApp) -> None:
 
     Only the instance holding the scheduler lease runs them (``scheduler.leader``): with
     several instances on one database, each task runs in exactly one of them, and another
-    takes over within the lease time (30 s) when the leader dies."""
+    takes over within the lease time (``BRANCHBOT_LEASE_SECONDS``, 30 s) when the leader
+    dies."""
     registry: Registry = app.bot_data["registry"]
     leader: LeaderLease = app.bot_data["leader"]
     if app.job_queue is None:

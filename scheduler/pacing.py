@@ -10,13 +10,19 @@ import time
 class Pacer:
     """Hands out send slots ``1/rate`` seconds apart, and per chat ``1/per_chat`` apart.
     ``acquire`` reserves a slot synchronously and then waits for it, so concurrent
-    callers get distinct slots."""
+    callers get distinct slots.
 
-    def __init__(self, rate: float = 30.0, per_chat: float = 1.0) -> None:
-        if rate <= 0 or per_chat <= 0:
+    ``catch_up`` (seconds): slots missed while the caller was busy (a database round
+    trip between two groups of a broadcast) may be used up to this long after their
+    time, so a short stall does not lower the average rate; 0 = never (each slot is at
+    least ``1/rate`` after the previous one)."""
+
+    def __init__(self, rate: float = 30.0, per_chat: float = 1.0, catch_up: float = 0.0) -> None:
+        if rate <= 0 or per_chat <= 0 or catch_up < 0:
             raise ValueError("rates must be positive")
         self.rate = rate
         self.per_chat = per_chat
+        self.catch_up = catch_up
         self._next = 0.0
         self._chat_next: dict[int, float] = {}
         self._paused_until = 0.0
@@ -27,7 +33,7 @@ class Pacer:
 
     async def acquire(self, chat_id: int | None = None) -> None:
         now = time.monotonic()
-        slot = max(now, self._next, self._paused_until)
+        slot = max(now - self.catch_up, self._next, self._paused_until)
         if chat_id is not None:
             slot = max(slot, self._chat_next.get(chat_id, 0.0))
             self._chat_next[chat_id] = slot + 1.0 / self.per_chat
