@@ -63,6 +63,7 @@ from handlers.registry import (
     publish_chat_menu,
 )
 from locales.i18n import EN, ZH_HANS, negotiate_locale
+from scheduler import dispatcher as reminders_dispatcher
 from scheduler.deliveries import deliver_due
 from scheduler.leader import LeaderLease
 from store.models import ProcessedUpdate
@@ -352,6 +353,7 @@ async def _post_shutdown(app: BranchApp) -> None:
         if webapp is not None:
             await webapp.cleanup()
         await leader.release()
+        await reminders_dispatcher.close(app)
     finally:
         await runtime.db.dispose()
 

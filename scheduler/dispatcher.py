@@ -50,6 +50,7 @@ import asyncio
 import html
 import logging
 import math
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -60,8 +61,9 @@ from sqlalchemy import Table, and_, bindparam, exists, select, update
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
-from telegram.ext import Application
+from telegram.ext import Application, ExtBot
 
+from bot.aiohttp_request import AiohttpRequest
 from bot.runtime import Runtime
 from bot.settings import Settings
 from domain import calendar as cal
@@ -71,7 +73,7 @@ from locales.i18n import negotiate_locale
 from scheduler import hooks
 from scheduler.leader import LeaderLease
 from scheduler.materialise import materialise
-from scheduler.pacing import Pacer
+from scheduler.pacing import Pacer, wait_until
 from store.models import (
     CalendarRule,
     Lease,
@@ -174,10 +176,53 @@ class _State:
     seq: int = 0
     recovered_term: int | None = None
     pacer: Pacer | None = None
+    _in_flight: asyncio.Semaphore | None = None
+    fast_bot: Bot | None = None
+    _in_flight_limit: int = 0
 
     def next_token(self) -> str:
         self.seq += 1
         return f"{self.process}-{self.seq}"
+
+    @staticmethod
+    def in_flight_limit(config: ReminderConfig) -> int:
+        return max(4, math.ceil(config.rate_per_second * 0.05))
+
+    def in_flight(self, config: ReminderConfig) -> asyncio.Semaphore:
+        """Requests in flight at once: enough for the rate at ~50 ms per request, and
+        few enough that the HTTP client's pool stays small (httpcore scans every
+        pooled connection for each request: 256 open connections cost more CPU than
+        the requests themselves at 1,000/s)."""
+        limit = self.in_flight_limit(config)
+        if self._in_flight is None or self._in_flight_limit != limit:
+            self._in_flight = asyncio.Semaphore(limit)
+            self._in_flight_limit = limit
+        return self._in_flight
+
+    async def broadcast_bot(self, runtime: Runtime, bot: Bot) -> Bot:
+        """The bot the reminders go out through: the application's; for a paid
+        broadcast a second one with the same token, limiter and defaults on the aiohttp
+        backend (``bot.aiohttp_request``: a tenth of httpx's CPU per request)."""
+        if not self.config.paid:
+            return bot
+        if self.fast_bot is None:
+            settings = runtime.settings
+            fast: Bot = ExtBot(
+                bot.token,
+                base_url=settings.telegram_api_base_url,
+                base_file_url=settings.telegram_api_base_file_url,
+                request=AiohttpRequest(self.in_flight_limit(self.config) + 8),
+                defaults=bot.defaults if isinstance(bot, ExtBot) else None,
+                rate_limiter=bot.rate_limiter if isinstance(bot, ExtBot) else None,
+            )
+            await fast.initialize()
+            self.fast_bot = fast
+        return self.fast_bot
+
+    async def close(self) -> None:
+        if self.fast_bot is not None:
+            await self.fast_bot.shutdown()
+            self.fast_bot = None
 
     def get_pacer(self) -> Pacer:
         if self.pacer is None or self.pacer.rate != self.config.rate_per_second:
@@ -199,6 +244,14 @@ def _split(app_or_bot: Any) -> tuple[Application[Any, Any, Any, Any, Any, Any] |
     return None, app_or_bot
 
 
+async def close(app_or_bot: Any) -> None:
+    """At shutdown: close the paid-broadcast bot's HTTP session, if one was opened."""
+    app, bot = _split(app_or_bot)
+    state = app.bot_data.get(STATE_KEY) if app is not None else _BOT_STATES.get(id(bot))
+    if isinstance(state, _State):
+        await state.close()
+
+
 def dispatcher_state(app_or_bot: Any, config: ReminderConfig | None = None) -> _State:
     app, bot = _split(app_or_bot)
     if app is not None:
@@ -206,6 +259,10 @@ def dispatcher_state(app_or_bot: Any, config: ReminderConfig | None = None) -> _
         if state is None:
             cfg = config or app.bot_data.get(CONFIG_KEY) or ReminderConfig()
             state = app.bot_data[STATE_KEY] = _State(cfg)
+            leader = app.bot_data.get("leader")
+            if isinstance(leader, LeaderLease):
+                # Claim tokens name the instance (its /healthz "instance" begins so).
+                state.process = leader.holder[:12]
     else:
         state = _BOT_STATES.get(id(bot))
         if state is None:
@@ -243,19 +300,7 @@ async def dispatch_due(
             state.recovered_term = term
         await _sweep(runtime, state, now, report)
         await materialise(runtime, now, cfg, report)
-        while True:
-            if app is not None and not app.running:
-                report.stopped_early = True
-                break
-            if lease is not None and not lease.holds():
-                report.fenced = True
-                break
-            batch = await reserve(runtime, state.next_token(), now, cfg.claim_size)
-            if not batch:
-                break
-            await _send_batch(runtime, app, bot, state, batch, now, report, lease)
-            if report.fenced:
-                break
+        await _broadcast(runtime, app, bot, state, now, report, lease)
     if report.sent or report.queued or report.unknown or report.skipped_occurrences:
         log.info("reminders: %s", report)
     return report
@@ -469,55 +514,146 @@ async def _take(
     ]
 
 
-async def _send_batch(
+async def _broadcast(
     runtime: Runtime,
     app: Application[Any, Any, Any, Any, Any, Any] | None,
     bot: Bot,
     state: _State,
-    batch: list[_Claimed],
     now: datetime,
     report: DispatchReport,
     lease: LeaderLease | None,
 ) -> None:
-    cfg = state.config
-    results: list[_Result] = []
-    ready = await _render_batch(runtime, batch, results, report)
-    pacer = state.get_pacer()
-    tasks: set[asyncio.Task[None]] = set()
-    size = cfg.group_size
-    token = batch[0].token
+    """Claim, render and send batch after batch until none is due. The next batch is
+    claimed and rendered while the current one goes out (no pause between batches)."""
+    run = _Run(runtime, app, state, now, report, lease)
 
-    async def send(row: _Claimed) -> None:
-        results.append(await _send_one(bot, state, row, now, report))
+    async def prepare() -> tuple[str, bool, list[_Claimed]]:
+        token = state.next_token()
+        batch = await reserve(runtime, token, now, state.config.claim_size)
+        if not batch:
+            return token, False, []
+        return token, True, await _render_batch(runtime, batch, run.results, report)
 
-    for start in range(0, len(ready), size):
-        group = ready[start : start + size]
-        await pacer.acquire(group[0].telegram_user_id)
-        if app is not None and not app.running:
-            report.stopped_early = True  # what is not handed to Telegram goes back
-            break
-        if lease is not None and not lease.holds():
-            report.fenced = True
+    upcoming: asyncio.Task[tuple[str, bool, list[_Claimed]]] | None = None
+    try:
+        if not run.may_go_on():
+            return
+        upcoming = asyncio.create_task(prepare())
+        while True:
+            token, found, ready = await upcoming
+            upcoming = None
+            run.tokens.append(token)
+            if not found or not run.may_go_on():
+                break
+            if run.sender is None:
+                run.sender = await state.broadcast_bot(runtime, bot)
+            upcoming = asyncio.create_task(prepare())
+            if not await run.send(ready):
+                break
+    finally:
+        if upcoming is not None:
+            token, _, _ = await upcoming
+            run.tokens.append(token)
+        await run.finish()
+
+
+class _Run:
+    """One dispatch's sending: groups marked ``sending`` just in time, requests in
+    flight, results recorded in batches."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        app: Application[Any, Any, Any, Any, Any, Any] | None,
+        state: _State,
+        now: datetime,
+        report: DispatchReport,
+        lease: LeaderLease | None,
+    ) -> None:
+        self.runtime = runtime
+        self.app = app
+        self.state = state
+        self.now = now
+        self.report = report
+        self.lease = lease
+        self.sender: Bot | None = None
+        self.results: list[_Result] = []
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.tokens: list[str] = []
+        self.write_time = 0.0
+
+    def may_go_on(self) -> bool:
+        if self.app is not None and not self.app.running:
+            self.report.stopped_early = True  # what is not handed to Telegram goes back
+            return False
+        if self.lease is not None and not self.lease.holds():
+            self.report.fenced = True
             log.warning("reminders: the scheduler lease ran out; this instance stops sending")
-            break
-        done, results[:] = results[:], []
-        marked = await _write(runtime, done, group, lease, runtime.clock.now())
-        if marked is None:
-            report.fenced = True
-            log.warning("reminders: the scheduler lease was lost; this instance stops sending")
-            break
-        for n, row in enumerate(group):
-            if row.id not in marked:
-                continue  # queued again by the instance that took over
-            if n:
-                await pacer.acquire(row.telegram_user_id)
-            task = asyncio.create_task(send(row))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-    if tasks:
-        await asyncio.wait(set(tasks))
-    done, results[:] = results[:], []
-    await _write(runtime, done, [], None, runtime.clock.now(), release=token)
+            return False
+        return True
+
+    def take_results(self) -> list[_Result]:
+        done, self.results[:] = self.results[:], []
+        return done
+
+    async def send(self, ready: list[_Claimed]) -> bool:
+        """Send one rendered batch; False when stopping or fenced."""
+        cfg = self.state.config
+        pacer = self.state.get_pacer()
+        start = 0
+        while start < len(ready):
+            # A group is marked ``sending`` just before its first slot, while the group
+            # before it is going out: its size follows the database (at least
+            # ``group_seconds`` of sending, or as long as the last write took), so a
+            # slow commit does not lower the rate.
+            size = max(cfg.group_size, math.ceil(cfg.rate_per_second * self.write_time * 1.5))
+            group = ready[start : start + size]
+            start += len(group)
+            if not self.may_go_on():
+                return False
+            began = time.monotonic()
+            marked = await _write(
+                self.runtime, self.take_results(), group, self.lease, self.runtime.clock.now()
+            )
+            self.write_time = time.monotonic() - began
+            if marked is None:
+                self.report.fenced = True
+                log.warning("reminders: the scheduler lease was lost; this instance stops sending")
+                return False
+            first: float | None = None
+            for row in group:
+                if row.id not in marked:
+                    continue  # queued again by the instance that took over
+                slot = pacer.reserve(row.telegram_user_id)
+                first = slot if first is None else first
+                task = asyncio.create_task(self._send(row, slot))
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+            if first is not None:
+                await wait_until(first)
+        return True
+
+    async def _send(self, row: _Claimed, slot: float) -> None:
+        assert self.sender is not None
+        await wait_until(slot)
+        async with self.state.in_flight(self.state.config):
+            self.results.append(
+                await _send_one(self.sender, self.state, row, self.now, self.report)
+            )
+
+    async def finish(self) -> None:
+        """Wait for the requests in flight, record them, and put what this run claimed
+        but did not send back to ``pending``."""
+        if self.tasks:
+            await asyncio.wait(set(self.tasks))
+        await _write(
+            self.runtime,
+            self.take_results(),
+            [],
+            None,
+            self.runtime.clock.now(),
+            release=self.tokens,
+        )
 
 
 async def _send_one(
@@ -577,7 +713,7 @@ async def _write(
     lease: LeaderLease | None,
     now: datetime,
     *,
-    release: str | None = None,
+    release: list[str] | None = None,
 ) -> set[int] | None:
     """One transaction: record ``results`` (one executemany UPDATE), mark ``group``
     ``sending`` — fenced by ``lease``: only while the lease row names us and has not
@@ -636,10 +772,10 @@ async def _write(
                     )
                 ).all()
             )
-        if release is not None:
+        if release:
             await session.execute(
                 update(ReminderOutbox)
-                .where(ReminderOutbox.claim_token == release, ReminderOutbox.status == "claimed")
+                .where(ReminderOutbox.claim_token.in_(release), ReminderOutbox.status == "claimed")
                 .values(status="pending", claim_token=None)
             )
         await session.commit()

@@ -31,7 +31,8 @@ class Pacer:
         """Telegram said "retry after": nobody sends before then."""
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
-    async def acquire(self, chat_id: int | None = None) -> None:
+    def reserve(self, chat_id: int | None = None) -> float:
+        """Reserve the next slot (a ``time.monotonic()`` time) without waiting for it."""
         now = time.monotonic()
         slot = max(now - self.catch_up, self._next, self._paused_until)
         if chat_id is not None:
@@ -40,5 +41,14 @@ class Pacer:
             if len(self._chat_next) > 10_000:
                 self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
         self._next = slot + 1.0 / self.rate
-        if slot > now:
-            await asyncio.sleep(slot - now)
+        return slot
+
+    async def acquire(self, chat_id: int | None = None) -> None:
+        await wait_until(self.reserve(chat_id))
+
+
+async def wait_until(slot: float) -> None:
+    """Sleep until ``time.monotonic()`` reaches ``slot`` (at once if it has)."""
+    delay = slot - time.monotonic()
+    if delay > 0:
+        await asyncio.sleep(delay)
