@@ -603,10 +603,14 @@ class _Run:
         start = 0
         while start < len(ready):
             # A group is marked ``sending`` just before its first slot, while the group
-            # before it is going out: its size follows the database (at least
-            # ``group_seconds`` of sending, or as long as the last write took), so a
-            # slow commit does not lower the rate.
-            size = max(cfg.group_size, math.ceil(cfg.rate_per_second * self.write_time * 1.5))
+            # before it is going out: its size follows the database (``group_seconds``
+            # of sending, more when the last write took longer, up to twice that), so a
+            # slow commit lowers the rate less, and the rows a killed process leaves
+            # ``unknown`` stay few.
+            size = min(
+                max(cfg.group_size, math.ceil(cfg.rate_per_second * self.write_time * 1.2)),
+                2 * cfg.group_size,
+            )
             group = ready[start : start + size]
             start += len(group)
             if not self.may_go_on():
