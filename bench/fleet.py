@@ -673,11 +673,11 @@ async def run(args: argparse.Namespace) -> list[RunResult]:
     results: list[RunResult] = []
     with tempfile.TemporaryDirectory(prefix="fleet-") as tmp:
         workdir = Path(args.workdir or tmp)
-        workdir.mkdir(parents=True, exist_ok=True)
+        os.makedirs(workdir, exist_ok=True)
         url, drop = await prepare(args, workdir)
         profile = Path(args.profile) if args.profile else None
         if profile is not None:
-            profile.mkdir(parents=True, exist_ok=True)
+            os.makedirs(profile, exist_ok=True)
         try:
             for kind in args.runs.split(","):
                 r = await run_once(
