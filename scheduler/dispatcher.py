@@ -581,6 +581,9 @@ class _Run:
         self.tasks: set[asyncio.Task[None]] = set()
         self.tokens: list[str] = []
         self.write_time = 0.0
+        #: Rows marked ``sending`` whose request has not started yet.
+        self.unstarted = 0
+        self.progress = asyncio.Event()
 
     def may_go_on(self) -> bool:
         if self.app is not None and not self.app.running:
@@ -630,17 +633,26 @@ class _Run:
                     continue  # queued again by the instance that took over
                 slot = pacer.reserve(row.telegram_user_id)
                 first = slot if first is None else first
+                self.unstarted += 1
                 task = asyncio.create_task(self._send(row, slot))
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
             if first is not None:
                 await wait_until(first)
+            # Mark the next group only once this one's requests are going out: when
+            # Telegram (or this process) is slower than the pacer, marked rows would
+            # otherwise pile up waiting, and a kill would leave them all ``unknown``.
+            while self.unstarted > len(group):
+                self.progress.clear()
+                await self.progress.wait()
         return True
 
     async def _send(self, row: _Claimed, slot: float) -> None:
         assert self.sender is not None
         await wait_until(slot)
         async with self.state.in_flight(self.state.config):
+            self.unstarted -= 1
+            self.progress.set()
             self.results.append(
                 await _send_one(self.sender, self.state, row, self.now, self.report)
             )
