@@ -47,18 +47,17 @@ anyway.
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 import math
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, exists, select, update
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from sqlalchemy import Table, and_, bindparam, exists, or_, select, update
+from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, ExtBot
@@ -66,14 +65,13 @@ from telegram.ext import Application, ExtBot
 from bot.aiohttp_request import AiohttpRequest
 from bot.runtime import Runtime
 from bot.settings import Settings
-from domain import calendar as cal
-from domain.reader import Reader
-from domain.services import Services
 from locales.i18n import negotiate_locale
-from scheduler import hooks
 from scheduler.leader import LeaderLease
 from scheduler.materialise import materialise
 from scheduler.pacing import Pacer, wait_until
+from scheduler.rendering import Claimed as _Claimed
+from scheduler.rendering import SendResult as _Result
+from scheduler.rendering import render, render_batch
 from store.models import (
     CalendarRule,
     Lease,
@@ -371,9 +369,11 @@ async def _sweep(runtime: Runtime, state: _State, now: datetime, report: Dispatc
             .where(ReminderOutbox.status == "sending", old_claim, not_mine)
             .values(status="unknown", error="claimed by a process that stopped")
         )
+        # Claimed and never sent: another process's once it is stale; ours at once
+        # (the dispatcher's lock is held, so none of our batches is in flight).
         abandoned = await session.execute(
             update(ReminderOutbox)
-            .where(ReminderOutbox.status == "claimed", old_claim, not_mine)
+            .where(ReminderOutbox.status == "claimed", or_(old_claim, ~not_mine))
             .values(status="pending", claim_token=None)
         )
         old = await session.execute(
@@ -391,34 +391,6 @@ async def _sweep(runtime: Runtime, state: _State, now: datetime, report: Dispatc
 
 
 # ------------------------------------------------------------------------ claim & send
-@dataclass
-class _Claimed:
-    id: int
-    token: str
-    person_id: int
-    telegram_user_id: int
-    occurrence: date
-    due_at: datetime
-    days_before: int
-    kind: str
-    title: str | None
-    event_time: str | None
-    locale: str
-    attempts: int = 1
-    text: str = ""
-    markup: InlineKeyboardMarkup | None = None
-
-
-@dataclass
-class _Result:
-    row: _Claimed
-    status: str
-    error: str | None = None
-    sent_at: datetime | None = None
-    message_id: int | None = None
-    blocked_at: datetime | None = None
-
-
 async def reserve(runtime: Runtime, token: str, now: datetime, limit: int) -> list[_Claimed]:
     """Atomically take up to ``limit`` due rows: pending → claimed with our token (not
     yet handed to Telegram: whoever finds them abandoned queues them again)."""
@@ -532,7 +504,9 @@ async def _broadcast(
         batch = await reserve(runtime, token, now, state.config.claim_size)
         if not batch:
             return token, False, []
-        return token, True, await _render_batch(runtime, batch, run.results, report)
+        ready = await render_batch(runtime, batch, run.results)
+        report.failed += len(batch) - len(ready)
+        return token, True, ready
 
     upcoming: asyncio.Task[tuple[str, bool, list[_Claimed]]] | None = None
     try:
@@ -551,10 +525,12 @@ async def _broadcast(
             if not await run.send(ready):
                 break
     finally:
-        if upcoming is not None:
-            token, _, _ = await upcoming
-            run.tokens.append(token)
-        await run.finish()
+        try:
+            if upcoming is not None:
+                token, _, _ = await upcoming
+                run.tokens.append(token)
+        finally:
+            await run.finish()
 
 
 class _Run:
@@ -798,82 +774,3 @@ async def _write(
     if group and not marked and lease is not None:
         return None  # the lease row no longer names us (or it expired): fenced
     return marked
-
-
-# ------------------------------------------------------------------------ rendering
-async def _render_batch(
-    runtime: Runtime, batch: list[_Claimed], results: list[_Result], report: DispatchReport
-) -> list[_Claimed]:
-    """Every row's text in its recipient's language, in one unit of work; what the
-    extras need is read ahead for the whole batch (``hooks.EXTRA_PREFETCH``)."""
-    ready: list[_Claimed] = []
-    async with runtime.db.session() as session:
-        svc = Services(session, runtime.clock)
-        for kind in sorted({row.kind for row in batch}):
-            items = [(row.person_id, row.occurrence) for row in batch if row.kind == kind]
-            for extra_fn in hooks.REMINDER_EXTRAS.get(kind, []):
-                prefetch = hooks.EXTRA_PREFETCH.get(extra_fn)
-                if prefetch is not None:
-                    try:
-                        await prefetch(svc, items)
-                    except Exception:
-                        log.exception("prefetch for %s reminders failed", kind)
-        for row in batch:
-            try:
-                row.text, row.markup = await render(svc, row)
-                ready.append(row)
-            except Exception:
-                log.exception("reminder %s could not be rendered", row.id)
-                results.append(_Result(row, "failed", error="render error"))
-                report.failed += 1
-    return ready
-
-
-def _date_text(t: Gettext, day: date) -> str:
-    return t("{date} ({weekday})").format(
-        date=day.isoformat(), weekday=t(cal.WEEKDAY_LABELS[day.weekday()])
-    )
-
-
-def event_title(t: Gettext, kind: str, title: str | None) -> str:
-    return (
-        html.escape(title, quote=False)
-        if title
-        else t(cal.KIND_LABELS.get(kind, cal.KIND_LABELS[cal.ONE_OFF]))
-    )
-
-
-async def render(svc: Services, row: _Claimed) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The reminder as one recipient reads it (their language, extras of other
-    features such as the fee amount and a "Paid" button)."""
-    reader = Reader.of(row.locale)  # the recipient's, read with the claimed row
-    t = reader.gettext
-    title = event_title(t, row.kind, row.title)
-    when = _date_text(t, row.occurrence)
-    if row.kind in cal.DEADLINE_KINDS:
-        if row.days_before == 0:
-            lead = t("⏰ <b>{title}</b>: the deadline is today, {date}.")
-        else:
-            lead = t("⏰ <b>{title}</b>: the deadline is {date}, in {n} days.")
-        lines = [lead.format(title=title, date=when, n=row.days_before)]
-        lines.append(t("Please hand it in on time. If you already have, thank you!"))
-    else:
-        if row.days_before == 0:
-            lead = t("📅 <b>{title}</b> is today, {date}.")
-        elif row.days_before == 1:
-            lead = t("📅 <b>{title}</b> is tomorrow, {date}.")
-        else:
-            lead = t("📅 <b>{title}</b> is in {n} days, on {date}.")
-        lines = [lead.format(title=title, date=when, n=row.days_before)]
-        if row.event_time:
-            lines.append(t("Time: {time}").format(time=row.event_time))
-    buttons: list[list[InlineKeyboardButton]] = []
-    for extra_fn in hooks.REMINDER_EXTRAS.get(row.kind, []):
-        extra = await extra_fn(svc, row.person_id, row.occurrence, reader)
-        if extra is not None:
-            lines.extend(extra.lines)
-            buttons.extend(extra.buttons)
-    if row.kind not in cal.MANDATORY_KINDS:
-        lines.append("")
-        lines.append(t("<i>Send /mute to mute or pause optional reminders.</i>"))
-    return "\n".join(lines), InlineKeyboardMarkup(buttons) if buttons else None

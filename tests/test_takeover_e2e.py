@@ -48,9 +48,7 @@ async def test_sigkill_of_the_leader_mid_broadcast_loses_and_repeats_nothing(
         assert result.unknown <= MEMBERS // 2
         standby = next(name for name in result.sent_by if name != result.leader)
         assert result.sent_by[result.leader] > 0 and result.sent_by[standby] > 0
-        assert result.sent_by[result.leader] + result.sent_by[standby] + result.unknown == (
-            MEMBERS
-        )
+        assert result.sent_by[result.leader] + result.sent_by[standby] + result.unknown == (MEMBERS)
         assert result.takeover is not None
     finally:
         await template_db.discard(url)
