@@ -16,7 +16,9 @@ import time
 from bench._targets import Target, summary
 
 #: Run in this order (the cheap ones first).
-BENCHES: list[str] = []
+BENCHES: list[str] = [
+    "growth",
+]
 
 
 def main(argv: list[str] | None = None) -> int:
