@@ -308,7 +308,7 @@ async def run(options: Options) -> Result:
 
         def count(*_args: Any) -> None:
             scope = CURRENT_SCOPE.get(None)
-            if scope is not None:
+            if scope is not None and scope.update_id is not None:
                 counts[scope.update_id] += 1
 
         event.listen(db.engine.sync_engine, "before_cursor_execute", count)
