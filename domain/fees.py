@@ -425,18 +425,19 @@ class FeeService(Service):
             raise NotFound(N_("This member is not in your branch."))
         return person
 
-    async def payers(self, viewer: Viewer) -> list[tuple[int, str, FeeBasis | None]]:
-        """Party members of the viewer's branch (who pay fees) with their basis, by name."""
+    async def payers(
+        self, viewer: Viewer, page: int, per_page: int
+    ) -> tuple[repo.MemberPage, list[tuple[int, str, FeeBasis | None]]]:
+        """A page of the Party members of the viewer's branch (who pay fees) with their
+        basis, by name: the page is cut in SQL and only its members' assessments read."""
         branch_id = self._require_reviewer(viewer)
-        rows = await repo.branch_members(self.session, branch_id, statuses=PARTY_STATUSES)
-        assessments = await self._assessments(branch_id)
-        return [
-            (
-                r.person.id,
-                r.person.full_name,
-                assessments[r.person.id][-1].basis if assessments.get(r.person.id) else None,
-            )
-            for r in rows
+        found = await repo.branch_member_page(
+            self.session, branch_id, page, per_page, statuses=PARTY_STATUSES
+        )
+        assessments = await self._assessments(branch_id, [pid for pid, _name in found.rows])
+        return found, [
+            (pid, name, assessments[pid][-1].basis if assessments.get(pid) else None)
+            for pid, name in found.rows
         ]
 
     async def person_name(self, viewer: Viewer, person_id: int) -> str:
@@ -469,6 +470,8 @@ class FeeService(Service):
             .join(FeeSubmission, FeeSubmission.id == FeeSubmissionMonth.submission_id)
             .where(
                 FeeSubmission.branch_id == branch_id,
+                # the submission's person is the months' (ix_fee_submissions_branch_person)
+                FeeSubmission.person_id.in_(person_ids),
                 FeeSubmission.status == SubmissionStatus.PENDING,
                 FeeSubmissionMonth.person_id.in_(person_ids),
                 FeeSubmissionMonth.is_open.is_(True),

@@ -75,11 +75,7 @@ class PointsService(PointsClaims):
         to (bound accounts that started the bot)."""
         branch_id = self._secretary(viewer)
         scores = await self.member_scores(branch_id, quarter)
-        recipients = [
-            r.account.telegram_user_id
-            for r in await repo.branch_members(self.session, branch_id)
-            if r.account is not None and r.account.started_at is not None
-        ]
+        recipients = await repo.branch_recipients(self.session, branch_id)
         publication = RankingPublication(
             branch_id=branch_id,
             quarter=quarter.key,

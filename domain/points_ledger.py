@@ -103,10 +103,10 @@ class PointsLedger(PointsScheme):
         )
         return entry.id
 
-    async def branch_people(self, viewer: Viewer) -> list[tuple[int, str]]:
+    async def branch_people(self, viewer: Viewer, page: int, per_page: int) -> repo.MemberPage:
+        """A page of the branch's people, by name (counted and cut in SQL)."""
         branch_id = self._secretary(viewer)
-        rows = await repo.branch_members(self.session, branch_id)
-        return [(r.person.id, r.person.full_name) for r in rows]
+        return await repo.branch_member_page(self.session, branch_id, page, per_page)
 
     async def person_in_branch(self, viewer: Viewer, person_id: int) -> str:
         branch_id = self._secretary(viewer)
