@@ -121,6 +121,17 @@ async def branch_member_page(
     return MemberPage([(pid, name) for pid, name in rows], total, page, per_page)
 
 
+async def branch_member_count(session: AsyncSession, branch_id: int) -> int:
+    """How many current members the branch has (counted in SQL)."""
+    return (
+        await session.scalar(
+            select(func.count())
+            .select_from(Membership)
+            .where(Membership.branch_id == branch_id, Membership.ended_at.is_(None))
+        )
+    ) or 0
+
+
 async def branch_recipients(session: AsyncSession, branch_id: int) -> list[int]:
     """Telegram ids of the branch's current members whose account started the bot (the
     audience of a broadcast such as the ranking), as one column: a broadcast is

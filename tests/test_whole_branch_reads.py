@@ -1,0 +1,109 @@
+"""No handler loads a whole branch or the whole ledger into memory by accident (issue #15,
+target 4; docs/performance.md, "Memory: no whole-branch reads").
+
+``store.repositories.branch_members`` reads every current member of a branch as ORM
+objects (person, membership, account), and ``PointsLedger._entries`` every ledger entry
+of a quarter. Each call site is listed here with the reason it may read the whole branch
+(an audience that is inherently everyone, a role filter that leaves a handful of rows, a
+periodic task or an export rather than an answer to a tap). A new call site fails this
+test until it is either written with a page (``repo.branch_member_page``), an aggregate
+(``repo.branch_member_count``) or columns (``repo.branch_recipients``), or added here
+with its reason; an entry whose call is gone fails too (keep the list true)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ROOMS = ("handlers", "domain", "scheduler", "bot")
+WATCHED = {"branch_members", "_entries"}
+
+ROLE = "filtered to the secretaries in SQL: a handful of rows"
+AUDIENCE = "an audience that is the whole branch by nature (each recipient gets a row)"
+
+#: "path:function:call" → why the whole branch (or quarter) is read there.
+ALLOWED: dict[str, str] = {
+    # role-filtered
+    "domain/meetings.py:_secretaries:branch_members": ROLE,
+    "domain/meetings.py:_secretary_ids:branch_members": ROLE,
+    "domain/quiz.py:_secretaries:branch_members": ROLE,
+    "domain/points.py:close_due_quarter:branch_members": ROLE,
+    "domain/meetings_compliance.py:compliance:branch_members": ROLE,
+    "bot/app.py:publish_commands:branch_members": "start-up menus: secretaries and "
+    "committee members only (role-filtered in SQL)",
+    # audiences, fixed or sent through the outbox
+    "handlers/fees.py:send_fee_day_notice:branch_members": AUDIENCE,
+    "scheduler/dispatcher.py:_recipients:branch_members": AUDIENCE + "; the reminder outbox",
+    "domain/points.py:undeclared_members:branch_members": AUDIENCE + " (reminder filter)",
+    "domain/reports.py:_owed:branch_members": AUDIENCE + " (reminder filter)",
+    "domain/pipeline.py:record:branch_members": AUDIENCE + " (the public notice)",
+    "domain/pipeline_polls.py:open:branch_members": "the poll's voters, fixed when it opens",
+    "domain/appraisal.py:open:branch_members": "the appraised members, fixed when it opens",
+    "domain/meetings.py:_invitees:branch_members": "one attendance row per person concerned",
+    "domain/quiz.py:_participants:branch_members": "one exam row per participant",
+    # periodic tasks, exports and whole-branch overviews (see docs/performance.md)
+    "domain/fees.py:new_arrears_alerts:branch_members": "periodic task (hourly)",
+    "domain/fees.py:year_register:branch_members": "export (/export fees)",
+    "domain/fees.py:month_summary:branch_members": "the secretary's month overview: the "
+    "obligation rules (start month, amount table) are applied per member in Python",
+    "domain/points_ledger.py:quarter_ledger:_entries": "export (/export points)",
+    "domain/membership.py:import_roster:branch_members": "roster import: the diff against "
+    "the whole roster",
+    "domain/membership.py:_branch_people:branch_members": "/reviewers: every member with "
+    "the review flag (left: see docs/performance.md)",
+    "domain/meetings.py:people:branch_members": "meeting pickers (left: see docs)",
+    "domain/talks.py:people:branch_members": "talk pickers (left: see docs)",
+    "domain/talks.py:coverage:branch_members": "yearly coverage of every member",
+    "domain/talks.py:_groups:branch_members": "party groups of every member",
+    "domain/pipeline.py:candidates:branch_members": "the admission files' people",
+    "domain/pipeline.py:_check_input:branch_members": "names typed for a procedure, "
+    "matched against the branch",
+    "domain/pipeline.py:people_by_names:branch_members": "names typed, matched",
+    "domain/appraisal.py:group_candidates:branch_members": "scoring-group picker (left)",
+    "domain/reports.py:owing:branch_members": "the secretary's overview of who owes a report",
+}
+
+
+def _call_sites() -> set[str]:
+    found: set[str] = set()
+    for room in ROOMS:
+        for path in sorted((ROOT / room).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            rel = path.relative_to(ROOT).as_posix()
+            for fn in ast.walk(tree):
+                if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                    continue
+                for node in ast.walk(fn):
+                    if not isinstance(node, ast.Call):
+                        continue
+                    func = node.func
+                    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                    if name in WATCHED:
+                        found.add(f"{rel}:{fn.name}:{name}")
+    return found
+
+
+def test_every_whole_branch_read_is_listed_with_its_reason() -> None:
+    sites = _call_sites()
+    new = sorted(sites - ALLOWED.keys())
+    assert not new, (
+        "new whole-branch reads (page with repo.branch_member_page, count with "
+        f"repo.branch_member_count, read ids with repo.branch_recipients, or list them "
+        f"in ALLOWED with the reason): {new}"
+    )
+    stale = sorted(ALLOWED.keys() - sites)
+    assert not stale, f"ALLOWED names calls that are gone: {stale}"
+
+
+def test_the_pickers_and_the_ranking_do_not_read_the_whole_branch() -> None:
+    """What this issue fixed stays fixed: the /grant and /fees set pickers read a page,
+    the ranking's audience ids, the oversight's head count a count."""
+    sites = _call_sites()
+    for fixed in (
+        "domain/points_ledger.py:branch_people:branch_members",
+        "domain/fees.py:payers:branch_members",
+        "domain/points.py:publish_ranking:branch_members",
+        "domain/org_life.py:life_figures:branch_members",
+    ):
+        assert fixed not in sites
