@@ -434,10 +434,15 @@ class FeeService(Service):
         found = await repo.branch_member_page(
             self.session, branch_id, page, per_page, statuses=PARTY_STATUSES
         )
-        assessments = await self._assessments(branch_id, [pid for pid, _name in found.rows])
+        ids = [m.person_id for m in found.rows]
+        assessments = await self._assessments(branch_id, ids)
         return found, [
-            (pid, name, assessments[pid][-1].basis if assessments.get(pid) else None)
-            for pid, name in found.rows
+            (
+                m.person_id,
+                m.name,
+                assessments[m.person_id][-1].basis if m.person_id in assessments else None,
+            )
+            for m in found.rows
         ]
 
     async def person_name(self, viewer: Viewer, person_id: int) -> str:

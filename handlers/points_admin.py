@@ -62,7 +62,7 @@ async def _grant_people(ctx: BranchContext, page: int) -> tuple[str, InlineKeybo
     """/grant's first step: the branch's people, a page at a time."""
     _ = ctx.gettext
     people = await ctx.svc.points.branch_people(ctx.viewer, page, LIST_PAGE_SIZE)
-    buttons = [button(name[:30], Callback("pt", pid, "gp")) for pid, name in people.rows]
+    buttons = [button(p.name[:30], Callback("pt", p.person_id, "gp")) for p in people.rows]
     rows = page_rows(
         _, buttons, people.page, people.pages, lambda p: Callback("pt", p, "gpp"), columns=3
     )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.roles import PersonStatus, Role
@@ -69,10 +69,20 @@ async def branch_members(
 
 
 @dataclass(frozen=True)
-class MemberPage:
-    """One page of a branch's current members, by name: (person id, full name) rows."""
+class MemberLine:
+    """A member in a list: columns, not ORM objects."""
 
-    rows: list[tuple[int, str]]
+    person_id: int
+    name: str
+    can_review: bool
+    telegram_user_id: int | None
+
+
+@dataclass(frozen=True)
+class MemberPage:
+    """One page of a branch's current members, by name."""
+
+    rows: list[MemberLine]
     #: members in all (every page)
     total: int
     #: the page shown (the one asked for, kept in range)
@@ -84,6 +94,22 @@ class MemberPage:
         return max(1, (self.total + self.per_page - 1) // self.per_page)
 
 
+def _member_filter(
+    branch_id: int,
+    statuses: Sequence[PersonStatus] | None,
+    exclude_person_id: int | None,
+    exclude_roles: Sequence[Role] | None,
+) -> list[Any]:
+    where: list[Any] = [Membership.branch_id == branch_id, Membership.ended_at.is_(None)]
+    if statuses is not None:
+        where.append(Person.status.in_(list(statuses)))
+    if exclude_person_id is not None:
+        where.append(Person.id != exclude_person_id)
+    if exclude_roles:
+        where.append(Membership.role.not_in(list(exclude_roles)))
+    return where
+
+
 async def branch_member_page(
     session: AsyncSession,
     branch_id: int,
@@ -92,33 +118,46 @@ async def branch_member_page(
     *,
     statuses: Sequence[PersonStatus] | None = None,
     exclude_person_id: int | None = None,
+    exclude_roles: Sequence[Role] | None = None,
+    person_id: int | None = None,
 ) -> MemberPage:
     """A page of ``branch_members`` for a picker: counted and cut in SQL (LIMIT/OFFSET),
-    columns only, so a branch of thousands costs a page, not the whole branch."""
-    where = [Membership.branch_id == branch_id, Membership.ended_at.is_(None)]
-    if statuses is not None:
-        where.append(Person.status.in_(list(statuses)))
-    if exclude_person_id is not None:
-        where.append(Person.id != exclude_person_id)
-    total = (
-        await session.scalar(
-            select(func.count())
-            .select_from(Membership)
-            .join(Person, Person.id == Membership.person_id)
-            .where(*where)
+    columns only, so a branch of thousands costs a page, not the whole branch. With
+    ``person_id``: the page that holds that member (``page`` is then ignored)."""
+    where = _member_filter(branch_id, statuses, exclude_person_id, exclude_roles)
+    counted = (
+        select(func.count()).select_from(Membership).join(Person, Person.id == Membership.person_id)
+    )
+    total = (await session.scalar(counted.where(*where))) or 0
+    if person_id is not None:
+        name = await session.scalar(select(Person.full_name).where(Person.id == person_id))
+        before = (
+            await session.scalar(
+                counted.where(
+                    *where,
+                    or_(
+                        Person.full_name < name,
+                        and_(Person.full_name == name, Person.id < person_id),
+                    ),
+                )
+            )
+            if name is not None
+            else 0
         )
-    ) or 0
+        page = (before or 0) // per_page
     pages = max(1, (total + per_page - 1) // per_page)
     page = min(max(page, 0), pages - 1)
     rows = await session.execute(
-        select(Person.id, Person.full_name)
+        select(Person.id, Person.full_name, Membership.can_review, TelegramAccount.telegram_user_id)
         .join(Membership, Membership.person_id == Person.id)
+        .outerjoin(TelegramAccount, TelegramAccount.person_id == Person.id)
         .where(*where)
         .order_by(Person.full_name, Person.id)
         .limit(per_page)
         .offset(page * per_page)
     )
-    return MemberPage([(pid, name) for pid, name in rows], total, page, per_page)
+    lines = [MemberLine(pid, name, bool(review), tg) for pid, name, review, tg in rows]
+    return MemberPage(lines, total, page, per_page)
 
 
 async def branch_member_count(session: AsyncSession, branch_id: int) -> int:
