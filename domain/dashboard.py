@@ -186,7 +186,7 @@ class DashboardService(Service):
                 }
             )
         reports = await svc.reports.overview(lens)
-        ledger = await svc.points.quarter_ledger(lens, current)
+        ledger = await svc.points.recent_ledger(lens, current, LEDGER_ROWS)
         life = await life_figures(svc, lens, current)
         return {
             "id": branch.id,
@@ -211,6 +211,6 @@ class DashboardService(Service):
                     "points": _num(e.points),
                     "kind": e.kind.value,
                 }
-                for e in ledger[-LEDGER_ROWS:]
+                for e in ledger
             ],
         }

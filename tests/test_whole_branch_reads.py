@@ -13,7 +13,21 @@ with its reason; an entry whose call is gone fails too (keep the list true)."""
 from __future__ import annotations
 
 import ast
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bench._data import populate
+from domain.clock import FrozenClock
+from domain.periods import Quarter
+from domain.services import Services
+from store import repositories as repo
+from store.db import Database
+from store.models import LedgerEntry
+from tests.databases import TemplateDatabase
 
 ROOT = Path(__file__).resolve().parent.parent
 ROOMS = ("handlers", "domain", "scheduler", "bot")
@@ -47,7 +61,6 @@ ALLOWED: dict[str, str] = {
     "domain/fees.py:year_register:branch_members": "export (/export fees)",
     "domain/fees.py:month_summary:branch_members": "the secretary's month overview: the "
     "obligation rules (start month, amount table) are applied per member in Python",
-    "domain/points_ledger.py:quarter_ledger:_entries": "export (/export points)",
     "domain/membership.py:import_roster:branch_members": "roster import: the diff against "
     "the whole roster",
     "domain/talks.py:coverage:branch_members": "yearly coverage of every member",
@@ -107,3 +120,77 @@ def test_the_pickers_and_the_ranking_do_not_read_the_whole_branch() -> None:
         "domain/talks.py:people:branch_members",
     ):
         assert fixed not in sites
+
+
+# -- the pages and the stream give what the whole reads gave -----------------------------
+Q1 = Quarter(2026, 1)
+
+
+@pytest.fixture
+async def db(tmp_path: Path, template_db: TemplateDatabase) -> AsyncIterator[Database]:
+    url = await template_db.fresh(tmp_path)
+    database = Database(url)
+    yield database
+    await database.dispose()
+    await template_db.discard(url)
+
+
+async def test_pages_and_the_streamed_ledger_match_the_whole_branch(db: Database) -> None:
+    clock = FrozenClock(datetime(2026, 1, 5, 1, tzinfo=UTC))
+    other = await populate(db, clock, members=7, entries_per_member=3, quarter=Q1)
+    population = await populate(
+        db,
+        clock,
+        members=23,
+        entries_per_member=4,
+        quarter=Q1,
+        secretary_tg=1002,
+        first_member_tg=20_000_000,
+        branch_name="第二党支部",
+    )
+    clock.set(datetime(2026, 3, 1, 1, tzinfo=UTC))
+    async with db.session() as session:
+        everyone = await repo.branch_members(session, population.branch_id)
+        expected = [(r.person.id, r.person.full_name) for r in everyone]
+        assert len(expected) == 24  # and the secretary
+        paged: list[tuple[int, str]] = []
+        for page in range(5):
+            found = await repo.branch_member_page(session, population.branch_id, page, 5)
+            assert (found.total, found.pages, found.page) == (24, 5, page)
+            paged.extend((m.person_id, m.name) for m in found.rows)
+        assert paged == expected
+        # out of range: the last page; a member's own page holds them
+        last = await repo.branch_member_page(session, population.branch_id, 99, 5)
+        assert last.page == 4 and len(last.rows) == 4
+        for index, (pid, _name) in enumerate(expected):
+            holding = await repo.branch_member_page(
+                session, population.branch_id, 0, 5, person_id=pid
+            )
+            assert holding.page == index // 5
+            assert pid in [m.person_id for m in holding.rows]
+        assert await repo.branch_member_count(session, population.branch_id) == 24
+        assert await repo.branch_member_count(session, other.branch_id) == 8
+
+        svc = Services(session, clock)
+        whole = (
+            await session.scalars(
+                select(LedgerEntry)
+                .where(LedgerEntry.branch_id == population.branch_id, LedgerEntry.quarter == Q1.key)
+                .order_by(LedgerEntry.id)
+            )
+        ).all()
+        assert len(whole) == 23 * 4
+        for chunk in (1, 7, 92, 1000):
+            streamed = [
+                e
+                async for e in await svc.points.quarter_ledger(
+                    population.secretary, Q1, chunk=chunk
+                )
+            ]
+            assert [(e.id, e.person_id, e.points) for e in streamed] == [
+                (e.id, e.person_id, e.points) for e in whole
+            ]
+        names = dict(expected)
+        assert all(e.person_name == names[e.person_id] for e in streamed)
+        recent = await svc.points.recent_ledger(population.secretary, Q1, 10)
+        assert [e.id for e in recent] == [e.id for e in whole[-10:]]
