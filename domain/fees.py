@@ -847,12 +847,19 @@ class FeeService(Service):
 
     # -- the secretary's views ------------------------------------------------------
     async def month_summary(self, viewer: Viewer, month: Month | None = None) -> MonthSummary:
+        branch = await self._branch(self._require_reviewer(viewer))
+        return (await self.month_summaries(viewer, [month or self.current_month(branch)]))[0]
+
+    async def month_summaries(self, viewer: Viewer, months: list[Month]) -> list[MonthSummary]:
+        """The summaries of several months from one read of the branch (the dashboard's
+        series): each month's figures are those of ``month_summary``; the members' owed
+        months (``MemberFees.owed``) run to the last of ``months``."""
         branch_id = self._require_reviewer(viewer)
         branch = await self._branch(branch_id)
-        month = month or self.current_month(branch)
         rows = await repo.branch_members(self.session, branch_id, statuses=PARTY_STATUSES)
-        members = await self._member_fees(branch, rows, month)
-        return MonthSummary(branch.name, month, tuple(m for m in members if m.start is not None))
+        members = await self._member_fees(branch, rows, max(months))
+        liable = tuple(m for m in members if m.start is not None)
+        return [MonthSummary(branch.name, month, liable) for month in months]
 
     async def nudge_targets(self, viewer: Viewer, month: Month) -> list[NudgeTarget]:
         """Members who have not paid ``month``, to remind; refuses a repeat within minutes."""
