@@ -17,15 +17,17 @@ Then, with the real bot running against the local Bot API emulator (a real PTB
 small and of the big branch in turn: ``/points``, a claim approval (the branch's
 secretary presses 批准 on a review message; timed until the message is edited and the
 claimant told) and ``/fees`` (a member's own). Each is the median of U updates after W
-warm-up; R repetitions in the order small, big, big, small, small, big… (drift on a
-shared machine falls on both sides); the figure is the big/small ratio of the medians,
-min/median/max over the repetitions. Target: the median ratio within 1.2x. SQL
-statements are counted per update (a statement belongs to the update whose scope ran it)
-and must be equal in both branches: a count that grows with the branch is a defect.
+warm-up, the two branches' updates alternating one by one (small, big, big, small…:
+drift on a shared machine falls on both alike); R repetitions; the figure is the
+big/small ratio of the medians, min/median/max over the repetitions. Target: the median
+ratio within 1.2x. SQL statements are counted per update (a statement belongs to the
+update whose scope ran it) and must be equal in both branches: a count that grows with
+the branch is a defect.
 
-Last, the quarter close (``PointsService.close_due_quarter``, 2026Q2) and the ranking
-(``member_scores``, median of 3) of one branch at each curve size (1k, 10k, 100k; quick:
-100, 1k, 5k): seconds and microseconds per member. Growth counts as at most linear when
+Last, the quarter close (``PointsService.close_due_quarter``, 2026Q2; the first two
+rolled back) and the ranking (``member_scores``), each the median of 3, alternating, of
+one branch at each curve size (1k, 10k, 100k; quick: 100, 1k, 5k): seconds and
+microseconds per member. Growth counts as at most linear when
 the per-member cost at the largest size is at most 1.2x that at the second largest (the
 smallest is dominated by fixed costs and only printed).
 """
@@ -154,17 +156,19 @@ async def _populate(
 
 
 async def _curve_point(
-    db: Database, clock: FrozenClock, population: Population
+    db: Database, clock: FrozenClock, population: Population, runs: int = 3
 ) -> tuple[float, float]:
-    """(ranking seconds: median of 3, quarter close seconds) of one branch, each in its own
-    unit of work as the bot runs them."""
+    """(ranking seconds, quarter close seconds) of one branch, each the median of ``runs``
+    in its own unit of work as the bot runs them, alternating (ranking, close rolled
+    back, ranking, close rolled back, …, the last close committed)."""
     from domain.periods import Quarter
     from domain.services import Services
 
     quarter = Quarter(2026, 2)
     size = len(population.members) + 1  # and the secretary
-    rankings = []
-    for _ in range(3):
+    rankings: list[float] = []
+    closes: list[float] = []
+    for run in range(runs):
         async with db.session() as session:
             started = time.perf_counter()
             scores = await Services(session, clock).points.member_scores(
@@ -172,13 +176,17 @@ async def _curve_point(
             )
             rankings.append(time.perf_counter() - started)
             assert len(scores) == size
-    async with db.session() as session:
-        started = time.perf_counter()
-        result = await Services(session, clock).points.close_due_quarter(population.branch_id)
-        await session.commit()
-        closed = time.perf_counter() - started
-    assert result is not None and result.quarter == quarter
-    return statistics.median(rankings), closed
+        async with db.session() as session:
+            started = time.perf_counter()
+            result = await Services(session, clock).points.close_due_quarter(population.branch_id)
+            if run == runs - 1:
+                await session.commit()
+            else:
+                await session.flush()
+                await session.rollback()
+            closes.append(time.perf_counter() - started)
+        assert result is not None and result.quarter == quarter
+    return statistics.median(rankings), statistics.median(closes)
 
 
 async def _close(db: Database, clock: FrozenClock, branch_id: int) -> None:
@@ -226,24 +234,33 @@ def _spread(size: int) -> list[int]:
     return [k * size // USERS for k in range(USERS)]
 
 
-async def _measure(
-    count: int, warmup: int, one: Callable[[int], Awaitable[None]], counts: dict[int, int]
-) -> Phase:
-    """Time ``one`` update at a time; the SQL statements of each timed update are those
-    run in the scope of the update ids that appeared while it was handled (summed once
-    the phase is over: an update commits after its reply)."""
-    samples: list[float] = []
-    updates: list[set[int]] = []
+async def _measure_pair(
+    count: int,
+    warmup: int,
+    small: Callable[[int], Awaitable[None]],
+    big: Callable[[int], Awaitable[None]],
+    counts: dict[int, int],
+) -> tuple[Phase, Phase]:
+    """Time the small and the big branch's updates alternately, one at a time (small,
+    big, big, small, …: the machine's drift falls on both alike). The SQL statements of
+    a timed update are those run in the scope of the update ids that appeared while it
+    was handled, summed once the phase is over (an update commits after its reply)."""
+    phases = {"small": Phase([], []), "big": Phase([], [])}
+    updates: dict[str, list[set[int]]] = {"small": [], "big": []}
     for n in range(warmup + count):
-        before = set(counts)
-        started = time.perf_counter()
-        await one(n)
-        elapsed = (time.perf_counter() - started) * 1000
-        if n >= warmup:
-            samples.append(elapsed)
-            updates.append(set(counts) - before)
+        pair = [("small", small), ("big", big)]
+        for label, one in pair if n % 2 == 0 else pair[::-1]:
+            before = set(counts)
+            started = time.perf_counter()
+            await one(n)
+            elapsed = (time.perf_counter() - started) * 1000
+            if n >= warmup:
+                phases[label].samples.append(elapsed)
+                updates[label].append(set(counts) - before)
     await asyncio.sleep(0.3)
-    return Phase(samples, [sum(counts[k] for k in keys) for keys in updates])
+    for label, phase in phases.items():
+        phase.statements = [sum(counts[k] for k in keys) for keys in updates[label]]
+    return phases["small"], phases["big"]
 
 
 async def _reply_containing(user: Any, needle: str) -> Any:
@@ -346,43 +363,51 @@ async def run(options: Options) -> Result:
                     reviews[label].append(emu.message(secretary.id, sent.message_id))
             used = {"small": 0, "big": 0}
             order = ["small", "big"]
+            kinds: dict[str, dict[str, Callable[[int], Awaitable[None]]]] = {}
+            for label in order:
+                members = people[label]
+                by_tg = {u.id: u for u in members}
+                secretary = secretaries[label]
+
+                async def points(n: int, members: list[Any] = members) -> None:
+                    user = members[n % len(members)]
+                    await user.send("/points")
+                    await _reply_containing(user, "我的积分")
+
+                async def fees(n: int, members: list[Any] = members) -> None:
+                    user = members[n % len(members)]
+                    await user.send("/fees")
+                    await _reply_containing(user, "我的党费")
+
+                async def approve(
+                    n: int,
+                    label: str = label,
+                    secretary: Any = secretary,
+                    by_tg: dict[int, Any] = by_tg,
+                ) -> None:
+                    k = used[label]
+                    used[label] += 1
+                    claim, message = claims[label][k], reviews[label][k]
+                    assert claim.telegram_user_id is not None  # members have accounts
+                    await secretary.press(message, "批准")
+                    await secretary.wait_edit(message, timeout=30)
+                    told = await _reply_containing(
+                        by_tg[claim.telegram_user_id], f"第 {claim.id} 号申报"
+                    )
+                    assert "审核通过" in told.text, told.text
+
+                kinds[label] = {"points": points, "approve": approve, "fees": fees}
             for rep in range(options.repeats):
-                for label in order if rep % 2 == 0 else order[::-1]:
-                    members = people[label]
-                    by_tg = {u.id: u for u in members}
-                    secretary = secretaries[label]
-
-                    async def points(n: int, members: list[Any] = members) -> None:
-                        user = members[n % len(members)]
-                        await user.send("/points")
-                        await _reply_containing(user, "我的积分")
-
-                    async def fees(n: int, members: list[Any] = members) -> None:
-                        user = members[n % len(members)]
-                        await user.send("/fees")
-                        await _reply_containing(user, "我的党费")
-
-                    async def approve(
-                        n: int,
-                        label: str = label,
-                        secretary: Any = secretary,
-                        by_tg: dict[int, Any] = by_tg,
-                    ) -> None:
-                        k = used[label]
-                        used[label] += 1
-                        claim, message = claims[label][k], reviews[label][k]
-                        assert claim.telegram_user_id is not None  # members have accounts
-                        await secretary.press(message, "批准")
-                        await secretary.wait_edit(message, timeout=30)
-                        told = await _reply_containing(
-                            by_tg[claim.telegram_user_id], f"第 {claim.id} 号申报"
-                        )
-                        assert "审核通过" in told.text, told.text
-
-                    for kind, one in (("points", points), ("approve", approve), ("fees", fees)):
-                        result.phases[(rep, label, kind)] = await _measure(
-                            options.updates, options.warmup, one, counts
-                        )
+                for kind in KINDS:
+                    small, big = await _measure_pair(
+                        options.updates,
+                        options.warmup,
+                        kinds["small"][kind],
+                        kinds["big"][kind],
+                        counts,
+                    )
+                    result.phases[(rep, "small", kind)] = small
+                    result.phases[(rep, "big", kind)] = big
         finally:
             await app.updater.stop()
             await app.stop()
@@ -504,8 +529,8 @@ def report(r: Result) -> str:
         f"{r.ledger_rows:,} ledger entries, {r.fee_rows:,} fee rows; "
         f"set-up {r.populate_s:.0f} s",
         f"{o.updates} timed updates per kind and branch after {o.warmup} warm-up, "
-        f"{o.repeats} repetitions (small, big, big, small, …); {USERS} members of each "
-        f"branch in turn; claims approved: {r.approved}",
+        f"{o.repeats} repetitions, small and big alternating update by update; "
+        f"{USERS} members of each branch in turn; claims approved: {r.approved}",
         "",
     ]
     rows: list[tuple[str, str, str]] = []
