@@ -270,6 +270,10 @@ async def _reply_containing(user: Any, needle: str) -> Any:
             return message
 
 
+def _progress(text: str) -> None:
+    print(f"[growth] {text}", file=sys.stderr, flush=True)
+
+
 async def run(options: Options) -> Result:
     # The reminder dispatcher is not part of handling an update (as in bench.updates).
     os.environ["BRANCHBOT_REMINDER_TICK_SECONDS"] = "0"
@@ -302,6 +306,10 @@ async def run(options: Options) -> Result:
             result.ledger_rows += population.ledger_rows
             result.fee_rows += population.fee_rows
         result.populate_s = time.perf_counter() - started
+        _progress(
+            f"growth database: {options.members:,} members in {len(branches)} branches, "
+            f"{result.ledger_rows:,} ledger entries ({result.populate_s:.0f} s)"
+        )
         result.branches = [size for _label, size in branches]
         clock.set(NOW)
         for label, population in populations.items():
@@ -316,6 +324,7 @@ async def run(options: Options) -> Result:
             for label in ("small", "big")
         }
 
+        _progress("quarters closed, claims made; the bot starts")
         emu = BotAPIEmulator(token=LOCAL_TOKEN)
         await emu.start()
         settings = settings_for(url, emu.base_url, emu.base_file_url, Path(tmp) / "storage")
@@ -425,7 +434,9 @@ async def run(options: Options) -> Result:
             ).scalar_one()
         await db.dispose()
 
+        _progress(f"updates measured; claims approved: {result.approved}")
         for size in own:
+            _progress(f"a database of one {size:,}-member branch for the curve")
             own_url = f"sqlite:///{Path(tmp) / f'curve{size}.sqlite3'}"
             own_db = Database(own_url)
             await own_db.upgrade()
