@@ -155,38 +155,46 @@ async def _populate(
     )
 
 
-async def _curve_point(
-    db: Database, clock: FrozenClock, population: Population, runs: int = 3
-) -> tuple[float, float]:
-    """(ranking seconds, quarter close seconds) of one branch, each the median of ``runs``
-    in its own unit of work as the bot runs them, alternating (ranking, close rolled
-    back, ranking, close rolled back, …, the last close committed)."""
+async def _curve(
+    points: list[tuple[Database, FrozenClock, Population]], runs: int = 3
+) -> dict[int, tuple[float, float]]:
+    """(ranking seconds, quarter close seconds) of each branch, by members: each the
+    median of ``runs`` in its own unit of work as the bot runs them, the branches in
+    rotation (so the machine's drift falls on every size alike): rankings, then closes
+    rolled back, …, the last closes committed."""
     from domain.periods import Quarter
     from domain.services import Services
 
     quarter = Quarter(2026, 2)
-    size = len(population.members) + 1  # and the secretary
-    rankings: list[float] = []
-    closes: list[float] = []
+    rankings: dict[int, list[float]] = defaultdict(list)
+    closes: dict[int, list[float]] = defaultdict(list)
     for run in range(runs):
-        async with db.session() as session:
-            started = time.perf_counter()
-            scores = await Services(session, clock).points.member_scores(
-                population.branch_id, quarter
-            )
-            rankings.append(time.perf_counter() - started)
-            assert len(scores) == size
-        async with db.session() as session:
-            started = time.perf_counter()
-            result = await Services(session, clock).points.close_due_quarter(population.branch_id)
-            if run == runs - 1:
-                await session.commit()
-            else:
-                await session.flush()
-                await session.rollback()
-            closes.append(time.perf_counter() - started)
-        assert result is not None and result.quarter == quarter
-    return statistics.median(rankings), statistics.median(closes)
+        for db, clock, population in points:
+            size = len(population.members)
+            async with db.session() as session:
+                started = time.perf_counter()
+                scores = await Services(session, clock).points.member_scores(
+                    population.branch_id, quarter
+                )
+                rankings[size].append(time.perf_counter() - started)
+                assert len(scores) == size + 1  # and the secretary
+        for db, clock, population in points:
+            async with db.session() as session:
+                started = time.perf_counter()
+                result = await Services(session, clock).points.close_due_quarter(
+                    population.branch_id
+                )
+                if run == runs - 1:
+                    await session.commit()
+                else:
+                    await session.flush()
+                    await session.rollback()
+                closes[len(population.members)].append(time.perf_counter() - started)
+            assert result is not None and result.quarter == quarter
+    return {
+        size: (statistics.median(rankings[size]), statistics.median(closes[size]))
+        for size in rankings
+    }
 
 
 async def _close(db: Database, clock: FrozenClock, branch_id: int) -> None:
@@ -312,10 +320,25 @@ async def run(options: Options) -> Result:
         )
         result.branches = [size for _label, size in branches]
         clock.set(NOW)
+        curve_points = [
+            (db, clock, p) for label, p in populations.items() if label.startswith("curve")
+        ]
+        owned: list[Database] = []
+        for size in own:
+            _progress(f"a database of one {size:,}-member branch for the curve")
+            own_db = Database(f"sqlite:///{Path(tmp) / f'curve{size}.sqlite3'}")
+            await own_db.upgrade()
+            own_clock = FrozenClock(CREATED)
+            population = await _populate(own_db, own_clock, 0, size, options.entries, fees=False)
+            own_clock.set(NOW)
+            curve_points.append((own_db, own_clock, population))
+            owned.append(own_db)
+        _progress("the close/ranking curve")
+        result.curve = await _curve(curve_points)
+        for own_db in owned:
+            await own_db.dispose()
         for label, population in populations.items():
-            if label.startswith("curve"):
-                result.curve[len(population.members)] = await _curve_point(db, clock, population)
-            else:
+            if not label.startswith("curve"):
                 await _close(db, clock, population.branch_id)
 
         users = {label: _spread(len(populations[label].members)) for label in ("small", "big")}
@@ -435,16 +458,6 @@ async def run(options: Options) -> Result:
         await db.dispose()
 
         _progress(f"updates measured; claims approved: {result.approved}")
-        for size in own:
-            _progress(f"a database of one {size:,}-member branch for the curve")
-            own_url = f"sqlite:///{Path(tmp) / f'curve{size}.sqlite3'}"
-            own_db = Database(own_url)
-            await own_db.upgrade()
-            own_clock = FrozenClock(CREATED)
-            population = await _populate(own_db, own_clock, 0, size, options.entries, fees=False)
-            own_clock.set(NOW)
-            result.curve[size] = await _curve_point(own_db, own_clock, population)
-            await own_db.dispose()
     return result
 
 
