@@ -225,7 +225,7 @@ async def undeclared_members(services: Services, branch_id: int, deadline: date)
     points: PointsService = services.points
     window = (await points.settings(branch_id)).window_days
     quarter = declared_quarter(deadline, window)
-    rows = await repo.branch_members(
+    audience = await repo.branch_person_ids(
         services.session, branch_id, statuses=[PersonStatus.MEMBER, PersonStatus.PROBATIONARY]
     )
     declared = set(
@@ -237,4 +237,4 @@ async def undeclared_members(services: Services, branch_id: int, deadline: date)
             )
         ).all()
     )
-    return {r.person.id for r in rows} - declared
+    return set(audience) - declared

@@ -171,6 +171,20 @@ async def branch_member_count(session: AsyncSession, branch_id: int) -> int:
     ) or 0
 
 
+async def branch_person_ids(
+    session: AsyncSession, branch_id: int, *, statuses: Sequence[PersonStatus] | None = None
+) -> list[int]:
+    """Person ids of the branch's current members (a reminder audience): one column."""
+    stmt = (
+        select(Person.id)
+        .join(Membership, Membership.person_id == Person.id)
+        .where(Membership.branch_id == branch_id, Membership.ended_at.is_(None))
+    )
+    if statuses is not None:
+        stmt = stmt.where(Person.status.in_(list(statuses)))
+    return list(await session.scalars(stmt.order_by(Person.id)))
+
+
 async def branch_recipients(session: AsyncSession, branch_id: int) -> list[int]:
     """Telegram ids of the branch's current members whose account started the bot (the
     audience of a broadcast such as the ranking), as one column: a broadcast is
