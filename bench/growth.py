@@ -24,12 +24,14 @@ ratio within 1.2x. SQL statements are counted per update (a statement belongs to
 update whose scope ran it) and must be equal in both branches: a count that grows with
 the branch is a defect.
 
-Last, the quarter close (``PointsService.close_due_quarter``, 2026Q2; the first two
-rolled back) and the ranking (``member_scores``), each the median of 3, alternating, of
-one branch at each curve size (1k, 10k, 100k; quick: 100, 1k, 5k): seconds and
-microseconds per member. Growth counts as at most linear when
-the per-member cost at the largest size is at most 1.2x that at the second largest (the
-smallest is dominated by fixed costs and only printed).
+Last, the quarter close (``PointsService.close_due_quarter``, 2026Q2; all but the last
+rolled back) and the ranking (``member_scores``), each the median of 3 (quick: 7; the
+sizes are small and the machine's noise is not), the sizes in rotation, of one branch at
+each curve size (1k, 10k, 100k; quick: 100, 1k, 5k): seconds and
+microseconds per member. Growth counts as at most linear when the per-member cost at the
+largest size is at most 1.2x that at the second largest (the smallest is dominated by
+fixed costs and only printed). Below 10,000 members the per-member cost still climbs to
+its plateau (caches), so with the quick sizes that row is informative, not a verdict.
 """
 
 from __future__ import annotations
@@ -79,10 +81,14 @@ class Options:
     warmup: int = 20
     repeats: int = 3
     entries: int = 40
+    #: runs of the ranking and of the close per curve size (their medians are the figures)
+    curve_runs: int = 3
 
     @classmethod
     def quick(cls) -> Options:
-        return cls(members=5_000, big=200, curve=(100, 1_000, 5_000), updates=40, warmup=8)
+        return cls(
+            members=5_000, big=200, curve=(100, 1_000, 5_000), updates=40, warmup=8, curve_runs=7
+        )
 
 
 @dataclass
@@ -334,7 +340,7 @@ async def run(options: Options) -> Result:
             curve_points.append((own_db, own_clock, population))
             owned.append(own_db)
         _progress("the close/ranking curve")
-        result.curve = await _curve(curve_points)
+        result.curve = await _curve(curve_points, options.curve_runs)
         for own_db in owned:
             await own_db.dispose()
         for label, population in populations.items():
@@ -494,6 +500,13 @@ def _linear(r: Result) -> tuple[list[tuple[int, float, float, float, float]], fl
     return rows, b[2] / a[2], b[4] / a[4]
 
 
+#: Below this size the per-member cost of the ranking and the close is still climbing to
+#: its plateau (the sums and the score objects outgrow the CPU caches and SQLite's 2 MB
+#: page cache between ~1,000 and ~10,000 members: 35 µs → 70 µs per member, then flat to
+#: 100,000), so a curve that ends below it says nothing about growth: informative only.
+LINEAR_FROM = 10_000
+
+
 def targets_of(r: Result) -> list[Target]:
     out = []
     for kind in KINDS:
@@ -529,7 +542,7 @@ def targets_of(r: Result) -> list[Target]:
                 f"ranking per member {b:,} vs {a:,}",
                 f"<= {LINEAR_TARGET}x",
                 f"{ranking_growth:.2f}x ({rows[-1][2]:.1f} vs {rows[-2][2]:.1f} µs/member)",
-                ranking_growth <= LINEAR_TARGET,
+                ranking_growth <= LINEAR_TARGET if rows[-2][0] >= LINEAR_FROM else None,
             )
         )
         out.append(
@@ -538,7 +551,7 @@ def targets_of(r: Result) -> list[Target]:
                 f"quarter close per member {b:,} vs {a:,}",
                 f"<= {LINEAR_TARGET}x",
                 f"{close_growth:.2f}x ({rows[-1][4]:.1f} vs {rows[-2][4]:.1f} µs/member)",
-                close_growth <= LINEAR_TARGET,
+                close_growth <= LINEAR_TARGET if rows[-2][0] >= LINEAR_FROM else None,
             )
         )
     return out
@@ -604,10 +617,12 @@ def report(r: Result) -> str:
         )
     if len(curve) >= 2:
         a, b = curve[-2][0], curve[-1][0]
+        verdict = "OK" if max(ranking_growth, close_growth) <= LINEAR_TARGET else "over"
+        if a < LINEAR_FROM:
+            verdict += f" (informative: below {LINEAR_FROM:,} members the cost is still rising)"
         lines.append(
             f"per-member cost {b:,} vs {a:,}: ranking {ranking_growth:.2f}x, close "
-            f"{close_growth:.2f}x — at most linear when <= {LINEAR_TARGET}x: "
-            + ("OK" if max(ranking_growth, close_growth) <= LINEAR_TARGET else "over")
+            f"{close_growth:.2f}x — at most linear when <= {LINEAR_TARGET}x: {verdict}"
         )
     return "\n".join(lines)
 
