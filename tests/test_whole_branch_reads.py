@@ -16,11 +16,12 @@ import ast
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
-from bench._data import populate
+from bench._data import Population, member_viewer, populate
 from domain.clock import FrozenClock
 from domain.periods import Quarter
 from domain.services import Services
@@ -195,3 +196,58 @@ async def test_pages_and_the_streamed_ledger_match_the_whole_branch(db: Database
         assert all(e.person_name == names[e.person_id] for e in streamed)
         recent = await svc.points.recent_ledger(population.secretary, Q1, 10)
         assert [e.id for e in recent] == [e.id for e in whole[-10:]]
+
+
+async def test_pickers_load_the_same_whatever_the_branch_size(db: Database) -> None:
+    """The interactive reads cost the same (ORM objects loaded, statements) in a branch
+    of 40 and in one of 160: a read of the whole branch would load more."""
+    clock = FrozenClock(datetime(2026, 1, 5, 1, tzinfo=UTC))
+    small = await populate(db, clock, members=40, entries_per_member=3, quarter=Q1)
+    big = await populate(
+        db,
+        clock,
+        members=160,
+        entries_per_member=3,
+        quarter=Q1,
+        secretary_tg=1002,
+        first_member_tg=20_000_000,
+        branch_name="第二党支部",
+    )
+    clock.set(datetime(2026, 3, 1, 1, tzinfo=UTC))
+
+    async def cost(population: Population) -> dict[str, tuple[int, int]]:
+        from domain.membership import reviewers_of
+
+        secretary = population.secretary
+        member = member_viewer(population, 3)
+        calls = {  # first pages: full in both branches
+            "grant picker": lambda svc: svc.points.branch_people(secretary, 0, 30),
+            "fees set picker": lambda svc: svc.fees.payers(secretary, 0, 20),
+            "reviewers": lambda svc: reviewers_of(svc.membership, secretary, 0, 30),
+            "meeting roles": lambda svc: svc.meetings.people(secretary, 0, 30),
+            "talk partner": lambda svc: svc.talks.people(member, 0, 30),
+            "member's fees": lambda svc: svc.fees.my_fees(member),
+            "member's points": lambda svc: svc.points.overview(member),
+        }
+        counts = {"loaded": 0, "statements": 0}
+
+        def on_load(*_args: Any) -> None:
+            counts["loaded"] += 1
+
+        def on_execute(*_args: Any) -> None:
+            counts["statements"] += 1
+
+        out = {}
+        event.listen(db.engine.sync_engine, "after_cursor_execute", on_execute)
+        try:
+            for name, call in calls.items():
+                async with db.session() as session:
+                    event.listen(session.sync_session, "loaded_as_persistent", on_load)
+                    counts.update(loaded=0, statements=0)
+                    await call(Services(session, clock))
+                    out[name] = (counts["loaded"], counts["statements"])
+        finally:
+            event.remove(db.engine.sync_engine, "after_cursor_execute", on_execute)
+        return out
+
+    assert await cost(small) == await cost(big)
