@@ -17,6 +17,9 @@ from bench._targets import Target, summary
 
 #: Run in this order (the cheap ones first).
 BENCHES: list[str] = [
+    "broadcast",
+    "fleet",
+    "growth",
     "scale",
 ]
 

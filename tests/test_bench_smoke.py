@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from bench import _pg, flood, scale, updates
+from bench import _pg, fleet, flood, scale, updates
 
 
 def test_updates_benchmark_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
@@ -68,3 +68,26 @@ def test_scale_province_benchmark_prints_its_figures(
     assert re.search(r"close: messages queued\s+1\d\d\b", out), out  # 100 reports + notices
     assert re.search(r"peak RSS \(VmHWM\) a / b\s+\d+ MB\s+\d+ MB", out), out
     assert re.search(r"RESULT\s+(OK|NOT MET)", out), out
+
+
+def test_fleet_benchmark_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--members", "60", "--rate", "100", "--lease", "2", "--runs", "plain"]
+    assert fleet.main(args) == 0  # nothing lost or duplicated (the rate is not asserted)
+    out = capsys.readouterr().out
+    assert re.search(r"messages\s+60 delivered of 60 rows", out), out
+    assert re.search(r"ratio to 100/s\s+\d+\.\d+", out), out
+    assert re.search(r"instance a \((leader |standby)\)\s+peak RSS \d+\.\d+ MB", out), out
+
+
+def test_growth_benchmark_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import growth
+
+    args = ["--members", "120", "--small", "3", "--big", "20", "--curve", "10,30,120"]
+    args += ["--updates", "3", "--warmup", "1", "--repeats", "2", "--entries", "8"]
+    assert growth.main(args) == 0
+    out = capsys.readouterr().out
+    for label in ("/points", "claim approval", "/fees (member)"):
+        assert re.search(rf"{re.escape(label)} ratio\s+\d+\.\d+x", out), out
+        assert re.search(rf"{re.escape(label)} SQL/update\s+\d+", out), out
+    assert "claims approved: 16" in out  # every timed and warm-up press approved a claim
+    assert re.search(r"per-member cost 120 vs 30: ranking \d+\.\d+x, close \d+\.\d+x", out), out

@@ -1,7 +1,7 @@
 """chat menus published (start-up publishes only the changed ones)
 
 Revision ID: 0016
-Revises: 0011
+Revises: 0017
 Create Date: 2026-12-03 17:00:00
 
 The command menu last published in each reviewer's own chat, by fingerprint: a bot
@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision: str = '0016'
-down_revision: str | Sequence[str] | None = '0011'
+down_revision: str | Sequence[str] | None = '0017'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
