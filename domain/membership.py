@@ -88,8 +88,11 @@ class MembershipService(Service):
         """Record the Telegram user (create or refresh) and resolve who they are.
 
         Runs on every update, so it reads just the columns a viewer needs from the
-        account, the person, the current membership and the branch in one joined query,
-        and writes only when the user's Telegram profile changed."""
+        account, the person and the current membership in one joined query, and writes
+        only when the user's Telegram profile changed. The branch comes as an ORM object
+        in that query: it lands in the session's identity map, so the handlers' own
+        ``session.get(Branch, id)`` (settings, time zone) costs no second statement
+        (``session.info`` keeps it alive for the unit of work)."""
         now = self.clock.now()
         a, p, m, b = TelegramAccount, Person, Membership, Branch
         row = (
@@ -107,9 +110,8 @@ class MembershipService(Service):
                     m.id,
                     m.role,
                     m.can_review,
-                    b.id,
-                    b.name,
-                    b.timezone,
+                    m.started_at,
+                    b,
                 )
                 .select_from(a)
                 .outerjoin(p, p.id == a.person_id)
@@ -146,9 +148,8 @@ class MembershipService(Service):
             membership_id,
             role,
             can_review,
-            branch_id,
-            branch_name,
-            branch_timezone,
+            membership_started_at,
+            branch,
         ) = row
         if (
             old_first != first_name
@@ -177,17 +178,20 @@ class MembershipService(Service):
         )
         if person_id is None or full_name is None or membership_id is None:
             return viewer
+        # The identity map holds objects weakly: keep the branch for this unit of work.
+        self.session.info["viewer_branch"] = branch
         return replace(
             viewer,
             person_id=person_id,
             full_name=full_name,
             status=status,
-            branch_id=branch_id,
-            branch_name=branch_name,
-            branch_timezone=branch_timezone,
+            branch_id=branch.id if branch else None,
+            branch_name=branch.name if branch else None,
+            branch_timezone=branch.timezone if branch else None,
             membership_id=membership_id,
             role=role,
             can_review=can_review,
+            membership_started_at=membership_started_at,
         )
 
     async def viewer_of(self, telegram_user_id: int) -> Viewer:
@@ -245,6 +249,7 @@ class MembershipService(Service):
             membership_id=membership.id,
             role=membership.role,
             can_review=membership.can_review,
+            membership_started_at=membership.started_at,
         )
 
     async def mark_started(self, telegram_user_id: int) -> None:

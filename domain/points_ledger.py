@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, func, select, type_coerce
+from sqlalchemy import Select, String, func, null, select, type_coerce, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import NullType
 
@@ -22,6 +22,7 @@ from domain.points_base import (
     MemberScore,
     Overview,
     _decimal,
+    _money,
 )
 from domain.points_rules import PointsSettings
 from domain.points_scheme import PointsScheme
@@ -183,6 +184,16 @@ class PointsLedger(PointsScheme):
         """The ledger summed in SQL per (person, quarter, block, indicator): what scoring
         needs, without loading every entry (a branch of 10,000 members has 400,000).
         Keyed by (person id, quarter key); values are (block, indicator, sum)."""
+        stmt = self._sums_statement(branch_id, quarter_keys, person_id)
+        result: dict[tuple[int, str], list[tuple[str, str, Decimal]]] = {}
+        for pid, quarter, block, indicator, total in await self.session.execute(stmt):
+            result.setdefault((pid, quarter), []).append((block, indicator, _decimal(total)))
+        return result
+
+    @staticmethod
+    def _sums_statement(
+        branch_id: int, quarter_keys: list[str], person_id: int | None = None
+    ) -> Select[Any]:
         stmt = (
             select(
                 LedgerEntry.person_id,
@@ -202,10 +213,7 @@ class PointsLedger(PointsScheme):
         )
         if person_id is not None:
             stmt = stmt.where(LedgerEntry.person_id == person_id)
-        result: dict[tuple[int, str], list[tuple[str, str, Decimal]]] = {}
-        for pid, quarter, block, indicator, total in await self.session.execute(stmt):
-            result.setdefault((pid, quarter), []).append((block, indicator, _decimal(total)))
-        return result
+        return stmt
 
     @staticmethod
     def _by_indicator(sums: list[tuple[str, str, Decimal]]) -> dict[str, Decimal]:
@@ -300,15 +308,27 @@ class PointsLedger(PointsScheme):
         current = Quarter.of(local_today(self.clock.now(), branch.timezone))
         quarters = [Quarter(current.year, q) for q in range(1, current.q + 1)]
         keys = [q.key for q in quarters]
-        sums = await self._sums(branch_id, keys, person_id)
-        finals = await self.session.execute(
-            select(QuarterScore.quarter, QuarterScore.total).where(
-                QuarterScore.branch_id == branch_id,
-                QuarterScore.person_id == person_id,
-                QuarterScore.quarter.in_(keys),
-            )
+        # The year's ledger sums and its final scores in one statement (UNION ALL): the
+        # finals are the rows without a block.
+        finals = select(
+            QuarterScore.person_id,
+            QuarterScore.quarter,
+            type_coerce(null(), String),
+            type_coerce(null(), String),
+            type_coerce(QuarterScore.total, NullType),
+        ).where(
+            QuarterScore.branch_id == branch_id,
+            QuarterScore.person_id == person_id,
+            QuarterScore.quarter.in_(keys),
         )
-        stored: dict[str, Decimal] = {key: total for key, total in finals}
+        sums: dict[tuple[int, str], list[tuple[str, str, Decimal]]] = {}
+        stored: dict[str, Decimal] = {}
+        both = union_all(self._sums_statement(branch_id, keys, person_id), finals)
+        for pid, key, block, indicator, total in await self.session.execute(both):
+            if block is None:
+                stored[key] = _money(total)
+            else:
+                sums.setdefault((pid, key), []).append((block, indicator, _decimal(total)))
         year: list[tuple[Quarter, Decimal, bool]] = []
         joined = await self._joined_quarter(viewer, branch.timezone)
         for quarter in quarters:

@@ -21,7 +21,13 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.util.concurrency import await_, in_greenlet
 
-from store.sqlite_inline import WriteGate, gate_for, inline_creator, sqlite_path
+from store.sqlite_inline import (
+    InlineConnection,
+    WriteGate,
+    gate_for,
+    inline_creator,
+    sqlite_path,
+)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: Seconds a transaction waits for SQLite's write lock (in-process gate and busy_timeout).
@@ -156,7 +162,11 @@ def _sqlite_begin_immediate(gate: WriteGate, conn: Connection) -> None:
     if in_greenlet():  # always, under the asyncio engine
         await_(gate.acquire(holder))
     try:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        inline = getattr(holder, "_connection", None)
+        if isinstance(inline, InlineConnection):
+            inline.begin_immediate()  # no statement round through SQLAlchemy
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
     except BaseException:
         gate.release(holder)
         raise
