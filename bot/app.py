@@ -20,12 +20,13 @@ from sqlalchemy.exc import IntegrityError
 from telegram import BotCommandScopeDefault, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.context import CURRENT_SCOPE, BranchApp, BranchContext, UpdateScope
 from bot.flood import FLOOD_NOTICE, FloodThrottle
 from bot.limiter import RetryingRateLimiter
 from bot.logs import log_context
+from bot.ordering import AnswerFirst
 from bot.runtime import Runtime
 from domain.roles import Role
 from domain.services import Services
@@ -203,6 +204,7 @@ class BranchApplication(Application[Any, Any, Any, Any, Any, Any]):
                     await session.commit()
                     await self._after_commit(scope)
             finally:
+                await scope.settle()  # the answer to a button press, sent meanwhile
                 CURRENT_SCOPE.reset(token)
             if not scope.failed:
                 return
@@ -267,8 +269,11 @@ def build_application(
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
+    # Calls in the handler's order although a button press is answered concurrently.
     if request is not None:
-        builder = builder.request(request).get_updates_request(request)
+        builder = builder.request(AnswerFirst(request)).get_updates_request(request)
+    else:
+        builder = builder.request(AnswerFirst(HTTPXRequest(connection_pool_size=256)))
     throttle = FloodThrottle(settings.flood_burst, settings.flood_period)
     if rate_limiter:
         limiter = RetryingRateLimiter(max_retries=3, backoff=settings.retry_backoff)
