@@ -161,7 +161,8 @@ class Script:
 
 #: (kind, the handler that recognises its update) — one handler per kind, as a bare bot
 #: written for these updates would have.
-HandlerFactory = Callable[[Callable[[Update, ContextTypes.DEFAULT_TYPE], Any]], BaseHandler[Any, Any, Any]]
+Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Any]
+HandlerFactory = Callable[[Callback], BaseHandler[Any, Any, Any]]
 
 MIRROR_HANDLERS: dict[str, HandlerFactory] = {
     "start": lambda cb: CommandHandler("start", cb),
@@ -178,7 +179,9 @@ MIRROR_HANDLERS: dict[str, HandlerFactory] = {
 
 
 @asynccontextmanager
-async def mirror_bot(emu: Any, script: Script) -> AsyncIterator[Application[Any, Any, Any, Any, Any, Any]]:
+async def mirror_bot(
+    emu: Any, script: Script
+) -> AsyncIterator[Application[Any, Any, Any, Any, Any, Any]]:
     """The bare bot, initialised and started (not polling: ``polling`` does that)."""
     app = (
         ApplicationBuilder()

@@ -12,10 +12,12 @@ dialog's last step sent) and a fee payment confirmed by the secretary (✅ Confi
 member's reported payment: the update that enters a payment in the register).
 
 One iteration makes one update of every kind in that order (a member declares a claim,
-the secretary approves it and confirms a fee payment). A phase is ``warmup + updates``
-iterations; a repetition is a phase of the branch bot then one of the mirror, which
-answers the same updates from the same users with the branch bot's recorded calls of the
-same iteration. Each update is timed from sending it (or pressing the button) until the
+the secretary approves it and confirms a fee payment), first by the branch bot, then by
+the mirror, which answers the same updates from the same users with the branch bot's
+recorded calls of that iteration (the two alternate, so the machine's drift hits both
+alike; only one of them polls at a time). A repetition is ``warmup + updates``
+iterations, the warm-up ones not timed; the ratio is computed per repetition.
+Each update is timed from sending it (or pressing the button) until the
 emulator received the update's last Bot API call. Printed per kind: median of the bot
 and of the mirror, their ratio, min/median/max of the ratio over the repetitions, SQL
 statements (a ``before_cursor_execute`` listener) and Bot API calls per update. Targets:
@@ -102,6 +104,10 @@ class Bench:
         self.sql: dict[str, int] = {}
         self.kind = "idle"
         self.profile: cProfile.Profile | None = None
+        #: wall time (what a user waits), or this process's CPU time (``--clock cpu``:
+        #: the bot, the emulator and the users all run here, so it is the work done,
+        #: and other processes on the machine do not count).
+        self.clock: Callable[[], float] = time.perf_counter
 
     def count_statement(self, *_args: Any) -> None:
         self.sql[self.kind] = self.sql.get(self.kind, 0) + 1
@@ -123,9 +129,7 @@ class Bench:
             return await _press(self.secretary, lambda d: d.startswith("pt:") and d.endswith(":ap"))
         if kind == "fee":
             sid, text, markup = self.fees[g]
-            await bot.send_message(
-                self.secretary.id, text, parse_mode="HTML", reply_markup=markup
-            )
+            await bot.send_message(self.secretary.id, text, parse_mode="HTML", reply_markup=markup)
             await self.emu.wait_until(
                 lambda: _has_button(self.secretary, f"fee:{sid}:ok"), timeout=10
             )
@@ -137,50 +141,58 @@ class Bench:
         }[kind]
         return await _press(user, lambda d: d == data)
 
-    async def phase(self, first: int, count: int, *, mirror: bool, source: Phase | None) -> Phase:
-        """``count`` iterations from plan ``first``, by the bot or (``mirror``) by the bare
-        bot replaying ``source``'s records."""
+    async def repetition(self, first: int, count: int) -> tuple[Phase, Phase]:
+        """``count`` iterations from plan ``first``, each made by the bot and then by the
+        bare bot replaying the bot's records of that iteration (interleaved, so the
+        machine's drift hits both alike)."""
+        mine, bare = Phase(updates=count), Phase(updates=count)
+        for phase in (mine, bare):
+            for key, _label in KINDS:
+                phase.times[key], phase.records[key] = [], []
+        for n in range(count):
+            await self._iteration(first + n, mine, None)
+            await self._iteration(first + n, bare, {k: mine.records[k][n] for k, _ in KINDS})
+        return mine, bare
+
+    async def _iteration(self, g: int, result: Phase, source: dict[str, Record] | None) -> None:
+        """Every kind of update once, by the bot (``source`` None) or by the mirror."""
+        mirror = source is not None
         app = self.mirror if mirror else self.app
-        result = Phase(updates=count)
-        for key, _label in KINDS:
-            result.times[key], result.records[key] = [], []
-        self.sql = {}
         if self.profile is not None and not mirror:
             self.profile.enable()
         async with polling(app):
-            for n in range(count):
-                for key, _label in KINDS:
-                    if mirror:
-                        assert source is not None
-                        self.script.record = source.records[key][n]
-                    self.kind = "idle"
+            for key, _label in KINDS:
+                if source is not None:
+                    self.script.record = source[key]
+                since = len(self.emu.requests)
+                started = self.clock()
+                self.kind = key if not mirror else "mirror"
+                pressed = await self._trigger(key, g, app.bot)
+                if key == "fee":  # the decision message the bench sent is not timed
                     since = len(self.emu.requests)
-                    started = time.perf_counter()
-                    self.kind = key
-                    pressed = await self._trigger(key, first + n, app.bot)
-                    if key == "fee":  # the decision message the bench sent is not timed
-                        since = len(self.emu.requests)
-                        started = time.perf_counter()
-                    if key in self.expected:
-                        await wait_calls(self.emu, since, self.expected[key])
-                    else:  # the first update of a kind: how many calls it makes
-                        self.expected[key] = await wait_quiet(self.emu, since)
-                    elapsed = (time.perf_counter() - started) * 1000
-                    await app.update_queue.join()  # its transaction is over (not timed)
-                    self.kind = "idle"
-                    result.times[key].append(elapsed)
-                    record = Record(bot_calls(self.emu, since), pressed)
-                    result.records[key].append(record)
-                    result.calls[key] = result.calls.get(key, 0) + len(record.calls)
+                    started = self.clock()
+                if key in self.expected:
+                    await wait_calls(self.emu, since, self.expected[key])
+                else:  # the first update of a kind: how many calls it makes
+                    self.expected[key] = await wait_quiet(self.emu, since)
+                elapsed = (self.clock() - started) * 1000
+                await app.update_queue.join()  # its transaction is over (not timed)
+                self.kind = "idle"
+                result.times[key].append(elapsed)
+                record = Record(bot_calls(self.emu, since), pressed)
+                result.records[key].append(record)
+                result.calls[key] = result.calls.get(key, 0) + len(record.calls)
+                if source is not None and record.methods != source[key].methods:
+                    raise AssertionError(
+                        f"{key}: the bare bot made {record.methods}, the bot {source[key].methods}"
+                    )
         if self.profile is not None and not mirror:
             self.profile.disable()
-        result.sql = dict(self.sql)
-        if source is not None:
-            for key, _label in KINDS:
-                for mine, theirs in zip(result.records[key], source.records[key], strict=True):
-                    if mine.methods != theirs.methods:
-                        raise AssertionError(f"{key}: mirror made {mine.methods}, bot {theirs.methods}")
-        return result
+        if not mirror:
+            for key, n in self.sql.items():
+                if key in LABELS:
+                    result.sql[key] = result.sql.get(key, 0) + n
+            self.sql = {}
 
 
 def _has_button(user: Any, data: str) -> bool:
@@ -290,6 +302,7 @@ async def run(
     *,
     reps: int = 3,
     profile: str | None = None,
+    clock: str = "wall",
 ) -> dict[str, Any]:
     os.environ["BRANCHBOT_REMINDER_TICK_SECONDS"] = "0"
     from sqlalchemy import event
@@ -308,6 +321,7 @@ async def run(
     per_phase = warmup + updates
     results: dict[str, Any] = {"updates": updates, "warmup": warmup, "members": members}
     results["reps"] = reps
+    results["clock"] = clock
     try:
         results["echo1"] = await _echo_phase(emu, updates, warmup, 0)
         with tempfile.TemporaryDirectory() as tmp:
@@ -327,9 +341,9 @@ async def run(
                 bench = Bench(emu, app, mirror, script)
                 bench.plans = plans
                 reader = Reader.of("zh_Hans")
+                t = reader.gettext
                 bench.fees = [
-                    (r.id, submission_text(reader.gettext, r), decision_buttons(reader.gettext, r.id))
-                    for r in reports
+                    (r.id, submission_text(t, r), decision_buttons(t, r.id)) for r in reports
                 ]
                 bench.users = [emu.user(tg, name) for _pid, tg, name in population.members]
                 for user in bench.users:
@@ -338,15 +352,17 @@ async def run(
                 bench.secretary.started = True
                 if profile:
                     bench.profile = cProfile.Profile()
+                if clock == "cpu":
+                    bench.clock = time.process_time
                 event.listen(db.engine.sync_engine, "before_cursor_execute", bench.count_statement)
                 phases: list[tuple[Phase, Phase]] = []
                 try:
                     for rep in range(reps):
-                        mine = await bench.phase(rep * per_phase, per_phase, mirror=False, source=None)
-                        bare = await bench.phase(rep * per_phase, per_phase, mirror=True, source=mine)
-                        phases.append((mine, bare))
+                        phases.append(await bench.repetition(rep * per_phase, per_phase))
                 finally:
-                    event.remove(db.engine.sync_engine, "before_cursor_execute", bench.count_statement)
+                    event.remove(
+                        db.engine.sync_engine, "before_cursor_execute", bench.count_statement
+                    )
                     await app.stop()
                     await app.shutdown()
                     await runtime.db.dispose()
@@ -457,6 +473,7 @@ def report(r: dict[str, Any]) -> str:
     )
     lines.append(
         f"{r['reps']} repetitions (bot, then bare PTB) of {r['updates']} timed iterations "
+        f"({r.get('clock', 'wall')} clock) "
         f"after {r['warmup']} warm-up; {r['members']} members; ratio goal <= {goal}x, "
         f"/points <= {POINTS_SQL_GOAL} SQL statements; SQL and calls per update"
     )
@@ -506,12 +523,14 @@ def target_rows(r: dict[str, Any]) -> list[Target]:
     return out
 
 
-async def _postgres_run(updates: int, warmup: int, members: int, reps: int) -> dict[str, Any]:
+async def _postgres_run(
+    updates: int, warmup: int, members: int, reps: int, **options: Any
+) -> dict[str, Any]:
     from bench._pg import drop_database, fresh_database
 
     url = await fresh_database("perf_updates")
     try:
-        return await run(updates, warmup, members, url, reps=reps)
+        return await run(updates, warmup, members, url, reps=reps, **options)
     finally:
         await drop_database("perf_updates")
 
@@ -521,11 +540,9 @@ def targets(quick: bool) -> list[Target]:
     needed)."""
     updates, warmup = (15, 3) if quick else (100, 10)
     out: list[Target] = []
-    for runner in (
-        lambda: run(updates, warmup, 20),
-        lambda: _postgres_run(updates, warmup, 20, 3),
-    ):
-        result = asyncio.run(runner())
+    for postgres in (False, True):
+        runner = _postgres_run(updates, warmup, 20, 3) if postgres else run(updates, warmup, 20)
+        result = asyncio.run(runner)
         print(report(result), flush=True)
         out.extend(target_rows(result))
     return out
@@ -549,12 +566,26 @@ def main(argv: list[str] | None = None) -> int:
         help="a fresh database perf_updates on the local PostgreSQL (started if needed)",
     )
     parser.add_argument("--profile", default=None, help="write cProfile stats of the bot here")
+    parser.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="time updates by the wall clock (default) or by this process's CPU time "
+        "(everything runs in it: robust when other processes load the machine)",
+    )
     args = parser.parse_args(argv)
     if args.warmup < 1:
         parser.error("--warmup must be at least 1 (the first update of a kind is learnt)")
     runner: Awaitable[dict[str, Any]]
     if args.postgres:
-        runner = _postgres_run(args.updates, args.warmup, args.members, args.reps)
+        runner = _postgres_run(
+            args.updates,
+            args.warmup,
+            args.members,
+            args.reps,
+            profile=args.profile,
+            clock=args.clock,
+        )
     else:
         runner = run(
             args.updates,
@@ -563,6 +594,7 @@ def main(argv: list[str] | None = None) -> int:
             args.database_url,
             reps=args.reps,
             profile=args.profile,
+            clock=args.clock,
         )
     result = asyncio.run(runner)
     print(report(result))

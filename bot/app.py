@@ -100,6 +100,10 @@ FALLBACKS: Sequence[ModuleType] = (dialog, errors)
 LOCAL_TOKEN = "123456:LOCAL-EMULATOR-TOKEN"
 
 
+#: The idempotency record of every update, built once (see ``_process_in_transaction``).
+_RECORD_UPDATE = insert(ProcessedUpdate).values(outcome="ok")
+
+
 class ConfirmAfterProcessingQueue(asyncio.Queue[object]):
     """PTB's update queue, except that ``put`` returns once the update has been processed
     (its transaction committed, or its failure recorded).
@@ -168,12 +172,13 @@ class BranchApplication(Application[Any, Any, Any, Any, Any, Any]):
 
     async def _process_in_transaction(self, update: Update) -> None:
         runtime = self.runtime
-        async with runtime.db.session() as session:
+        async with runtime.db.session(keep_loaded=True) as session:
             try:
-                await session.execute(
-                    insert(ProcessedUpdate).values(
-                        update_id=update.update_id, processed_at=runtime.clock.now(), outcome="ok"
-                    )
+                # Core on the session's connection: no ORM bulk-insert machinery.
+                connection = await session.connection()
+                await connection.execute(
+                    _RECORD_UPDATE,
+                    {"update_id": update.update_id, "processed_at": runtime.clock.now()},
                 )
             except IntegrityError:
                 await session.rollback()

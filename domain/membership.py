@@ -6,9 +6,10 @@ import enum
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import Select, and_, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from domain.base import Service
@@ -82,6 +83,39 @@ class TransferResult:
     was_reviewer: bool
 
 
+def _viewer_row() -> Select[*tuple[Any, ...]]:
+    a, p, m, b = TelegramAccount, Person, Membership, Branch
+    return (
+        select(
+            a.person_id,
+            a.first_name,
+            a.last_name,
+            a.username,
+            a.language_code,
+            a.locale,
+            a.blocked_at,
+            p.full_name,
+            p.status,
+            m.id,
+            m.role,
+            m.can_review,
+            m.started_at,
+            b,
+        )
+        .select_from(a)
+        .outerjoin(p, p.id == a.person_id)
+        .outerjoin(m, and_(m.person_id == a.person_id, m.ended_at.is_(None)))
+        .outerjoin(b, b.id == m.branch_id)
+        .where(a.telegram_user_id == bindparam("telegram_user_id"))
+        .limit(1)
+    )
+
+
+#: What every update reads (``touch``), built once: constructing a statement costs
+#: more than SQLite takes to run it, and a built one keeps its compiled form cached.
+_VIEWER_ROW = _viewer_row()
+
+
 class MembershipService(Service):
     # -- accounts -----------------------------------------------------------------
     async def touch(self, user: TelegramUserInfo) -> Viewer:
@@ -91,36 +125,10 @@ class MembershipService(Service):
         account, the person and the current membership in one joined query, and writes
         only when the user's Telegram profile changed. The branch comes as an ORM object
         in that query: it lands in the session's identity map, so the handlers' own
-        ``session.get(Branch, id)`` (settings, time zone) costs no second statement
-        (``session.info`` keeps it alive for the unit of work)."""
+        ``session.get(Branch, id)`` (settings, time zone) costs no second statement in
+        an update's unit of work (``store.db.UnitOfWorkSession`` keeps it alive)."""
         now = self.clock.now()
-        a, p, m, b = TelegramAccount, Person, Membership, Branch
-        row = (
-            await self.session.execute(
-                select(
-                    a.person_id,
-                    a.first_name,
-                    a.last_name,
-                    a.username,
-                    a.language_code,
-                    a.locale,
-                    a.blocked_at,
-                    p.full_name,
-                    p.status,
-                    m.id,
-                    m.role,
-                    m.can_review,
-                    m.started_at,
-                    b,
-                )
-                .select_from(a)
-                .outerjoin(p, p.id == a.person_id)
-                .outerjoin(m, and_(m.person_id == a.person_id, m.ended_at.is_(None)))
-                .outerjoin(b, b.id == m.branch_id)
-                .where(a.telegram_user_id == user.id)
-                .limit(1)
-            )
-        ).first()
+        row = (await self.session.execute(_VIEWER_ROW, {"telegram_user_id": user.id})).first()
         first_name = user.first_name[:128]
         last_name = (user.last_name or None) and user.last_name[:128]
         if row is None:
@@ -178,8 +186,6 @@ class MembershipService(Service):
         )
         if person_id is None or full_name is None or membership_id is None:
             return viewer
-        # The identity map holds objects weakly: keep the branch for this unit of work.
-        self.session.info["viewer_branch"] = branch
         return replace(
             viewer,
             person_id=person_id,

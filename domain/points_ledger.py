@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, String, func, null, select, type_coerce, union_all
+from sqlalchemy import CompoundSelect, Select, String, func, null, select, type_coerce, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import NullType
 
@@ -193,8 +193,8 @@ class PointsLedger(PointsScheme):
     @staticmethod
     def _sums_statement(
         branch_id: int, quarter_keys: list[str], person_id: int | None = None
-    ) -> Select[Any]:
-        stmt = (
+    ) -> Select[*tuple[Any, ...]]:
+        stmt: Select[*tuple[Any, ...]] = (
             select(
                 LedgerEntry.person_id,
                 LedgerEntry.quarter,
@@ -323,7 +323,9 @@ class PointsLedger(PointsScheme):
         )
         sums: dict[tuple[int, str], list[tuple[str, str, Decimal]]] = {}
         stored: dict[str, Decimal] = {}
-        both = union_all(self._sums_statement(branch_id, keys, person_id), finals)
+        both: CompoundSelect[*tuple[Any, ...]] = union_all(
+            self._sums_statement(branch_id, keys, person_id), finals
+        )
         for pid, key, block, indicator, total in await self.session.execute(both):
             if block is None:
                 stored[key] = _money(total)

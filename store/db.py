@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.util.concurrency import await_, in_greenlet
 
 from store.sqlite_inline import (
@@ -53,6 +54,25 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
+class UnitOfWorkSession(Session):
+    """The sessions of ``Database``. SQLAlchemy's identity map holds objects weakly: an
+    object a function loaded and let go is gone, and the next ``session.get`` of the
+    same row is a second statement (the viewer's branch, a dialog read then written, a
+    catalogue item checked then shown). A session opened with ``keep_loaded=True`` — one
+    update's unit of work, short-lived — holds every object it loads until it closes,
+    so within the update each row is read once."""
+
+
+def _keep_loaded(session: Session, instance: object) -> None:
+    kept = session.info.get("keep_loaded")
+    if kept is not None:
+        kept.append(instance)
+
+
+event.listen(UnitOfWorkSession, "loaded_as_persistent", _keep_loaded)
+event.listen(UnitOfWorkSession, "pending_to_persistent", _keep_loaded)
+
+
 class Database:
     """Owns the engine; hands out sessions. One per process, created by the app root."""
 
@@ -80,12 +100,18 @@ class Database:
                 event.listen(sync_engine, name, partial(_end_of_transaction, self.gate))
             for name in ("reset", "checkin", "invalidate", "close"):
                 event.listen(sync_engine.pool, name, partial(_connection_gone, self.gate))
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessionmaker = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=UnitOfWorkSession
+        )
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session whose transaction the caller commits; rolled back on error."""
+    async def session(self, *, keep_loaded: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session whose transaction the caller commits; rolled back on error.
+        ``keep_loaded``: hold what it loads until it closes (``UnitOfWorkSession``), for
+        a short unit of work such as one update."""
         async with self.sessionmaker() as session:
+            if keep_loaded:
+                session.info["keep_loaded"] = []
             try:
                 yield session
             except BaseException:
