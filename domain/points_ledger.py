@@ -8,8 +8,19 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Select, String, func, null, select, type_coerce, union_all
+from sqlalchemy import (
+    CompoundSelect,
+    Select,
+    String,
+    bindparam,
+    func,
+    null,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.types import NullType
 
 from domain import points_rules as rules
@@ -308,25 +319,12 @@ class PointsLedger(PointsScheme):
         current = Quarter.of(local_today(self.clock.now(), branch.timezone))
         quarters = [Quarter(current.year, q) for q in range(1, current.q + 1)]
         keys = [q.key for q in quarters]
-        # The year's ledger sums and its final scores in one statement (UNION ALL): the
-        # finals are the rows without a block.
-        finals = select(
-            QuarterScore.person_id,
-            QuarterScore.quarter,
-            type_coerce(null(), String),
-            type_coerce(null(), String),
-            type_coerce(QuarterScore.total, NullType),
-        ).where(
-            QuarterScore.branch_id == branch_id,
-            QuarterScore.person_id == person_id,
-            QuarterScore.quarter.in_(keys),
-        )
         sums: dict[tuple[int, str], list[tuple[str, str, Decimal]]] = {}
         stored: dict[str, Decimal] = {}
-        both: CompoundSelect[*tuple[Any, ...]] = union_all(
-            self._sums_statement(branch_id, keys, person_id), finals
+        both = await self.session.execute(
+            _YEAR, {"branch_id": branch_id, "person_id": person_id, "quarters": keys}
         )
-        for pid, key, block, indicator, total in await self.session.execute(both):
+        for pid, key, block, indicator, total in both:
             if block is None:
                 stored[key] = _money(total)
             else:
@@ -347,10 +345,7 @@ class PointsLedger(PointsScheme):
         last: list[EntryInfo] = []
         if recent > 0:
             rows = await self.session.scalars(
-                select(LedgerEntry)
-                .where(LedgerEntry.branch_id == branch_id, LedgerEntry.person_id == person_id)
-                .order_by(LedgerEntry.id.desc())
-                .limit(recent)
+                _RECENT, {"branch_id": branch_id, "person_id": person_id, "recent": recent}
             )
             last = [self._entry_info(e, viewer.full_name or "") for e in rows]
         return Overview(
@@ -421,3 +416,50 @@ class PointsLedger(PointsScheme):
     async def default_quarter(self, viewer: Viewer) -> Quarter:
         _, branch_id = self._member(viewer)
         return Quarter.of(await self.today(branch_id))
+
+
+def _overview_statements() -> tuple[CompoundSelect[*tuple[Any, ...]], Select[LedgerEntry]]:
+    """``overview``'s two statements (what ``/points`` runs), built once with bound
+    parameters: building them costs more than SQLite takes to run them."""
+    branch_id: BindParameter[int] = bindparam("branch_id")
+    person_id: BindParameter[int] = bindparam("person_id")
+    quarters: BindParameter[list[str]] = bindparam("quarters", expanding=True)
+    sums = (
+        select(
+            LedgerEntry.person_id,
+            LedgerEntry.quarter,
+            type_coerce(LedgerEntry.block, String),
+            LedgerEntry.indicator,
+            type_coerce(func.sum(LedgerEntry.points), NullType),
+        )
+        .where(
+            LedgerEntry.branch_id == branch_id,
+            LedgerEntry.quarter.in_(quarters),
+            LedgerEntry.person_id == person_id,
+        )
+        .group_by(
+            LedgerEntry.person_id, LedgerEntry.quarter, LedgerEntry.block, LedgerEntry.indicator
+        )
+    )
+    # The year's final scores in the same statement: the rows without a block.
+    finals = select(
+        QuarterScore.person_id,
+        QuarterScore.quarter,
+        type_coerce(null(), String),
+        type_coerce(null(), String),
+        type_coerce(QuarterScore.total, NullType),
+    ).where(
+        QuarterScore.branch_id == branch_id,
+        QuarterScore.person_id == person_id,
+        QuarterScore.quarter.in_(quarters),
+    )
+    recent = (
+        select(LedgerEntry)
+        .where(LedgerEntry.branch_id == branch_id, LedgerEntry.person_id == person_id)
+        .order_by(LedgerEntry.id.desc())
+        .limit(bindparam("recent"))
+    )
+    return union_all(sums, finals), recent
+
+
+_YEAR, _RECENT = _overview_statements()
