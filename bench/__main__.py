@@ -17,6 +17,7 @@ from bench._targets import Target, summary
 
 #: Run in this order (the cheap ones first).
 BENCHES: list[str] = []
+BENCHES.append("updates")
 
 
 def main(argv: list[str] | None = None) -> int:
