@@ -94,8 +94,7 @@ def _viewer_row() -> Select[*tuple[Any, ...]]:
             a.language_code,
             a.locale,
             a.blocked_at,
-            p.full_name,
-            p.status,
+            p,
             m.id,
             m.role,
             m.can_review,
@@ -123,10 +122,11 @@ class MembershipService(Service):
 
         Runs on every update, so it reads just the columns a viewer needs from the
         account, the person and the current membership in one joined query, and writes
-        only when the user's Telegram profile changed. The branch comes as an ORM object
-        in that query: it lands in the session's identity map, so the handlers' own
-        ``session.get(Branch, id)`` (settings, time zone) costs no second statement in
-        an update's unit of work (``store.db.UnitOfWorkSession`` keeps it alive)."""
+        only when the user's Telegram profile changed. The person and the branch come as
+        ORM objects in that query: they land in the session's identity map, so the
+        handlers' own ``session.get(Person | Branch, id)`` (a name, settings, the time
+        zone) costs no second statement in an update's unit of work
+        (``store.db.UnitOfWorkSession`` keeps them alive)."""
         now = self.clock.now()
         row = (await self.session.execute(_VIEWER_ROW, {"telegram_user_id": user.id})).first()
         first_name = user.first_name[:128]
@@ -151,8 +151,7 @@ class MembershipService(Service):
             old_language,
             locale,
             blocked_at,
-            full_name,
-            status,
+            person,
             membership_id,
             role,
             can_review,
@@ -184,13 +183,13 @@ class MembershipService(Service):
             display_name=display_name,
             locale=locale or negotiate_locale(user.language_code),
         )
-        if person_id is None or full_name is None or membership_id is None:
+        if person_id is None or person is None or membership_id is None:
             return viewer
         return replace(
             viewer,
             person_id=person_id,
-            full_name=full_name,
-            status=status,
+            full_name=person.full_name,
+            status=person.status,
             branch_id=branch.id if branch else None,
             branch_name=branch.name if branch else None,
             branch_timezone=branch.timezone if branch else None,

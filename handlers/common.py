@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
@@ -306,15 +307,25 @@ async def locale_for(session: AsyncSession, telegram_user_id: int) -> str:
 
 async def locales_for(session: AsyncSession, telegram_user_ids: Sequence[int]) -> dict[int, str]:
     """The language each of these users reads, in one query (a broadcast's recipients);
-    the default language for one the bot does not know."""
-    rows = await session.execute(
-        select(
-            TelegramAccount.telegram_user_id,
-            TelegramAccount.locale,
-            TelegramAccount.language_code,
-        ).where(TelegramAccount.telegram_user_id.in_(set(telegram_user_ids)))
-    )
-    known = {tid: locale or negotiate_locale(code) for tid, locale, code in rows}
+    the default language for one the bot does not know. An account this unit of work
+    already holds (e.g. the claimant's, just read to find their Telegram id) is not
+    read again."""
+    known: dict[int, str] = {}
+    wanted = set(telegram_user_ids)
+    for tid in list(wanted):
+        held = session.sync_session.identity_map.get(identity_key(TelegramAccount, tid))
+        if isinstance(held, TelegramAccount) and "locale" in held.__dict__:
+            known[tid] = held.locale or negotiate_locale(held.language_code)
+            wanted.discard(tid)
+    if wanted:
+        rows = await session.execute(
+            select(
+                TelegramAccount.telegram_user_id,
+                TelegramAccount.locale,
+                TelegramAccount.language_code,
+            ).where(TelegramAccount.telegram_user_id.in_(wanted))
+        )
+        known.update({tid: locale or negotiate_locale(code) for tid, locale, code in rows})
     return {tid: known.get(tid) or negotiate_locale(None) for tid in telegram_user_ids}
 
 
