@@ -64,6 +64,7 @@ from handlers.registry import (
     publish_chat_menu,
 )
 from locales.i18n import EN, ZH_HANS, negotiate_locale
+from scheduler import dispatcher as reminders_dispatcher
 from scheduler.deliveries import deliver_due
 from scheduler.leader import LeaderLease
 from store.models import ProcessedUpdate
@@ -289,7 +290,7 @@ def build_application(
     app.bot_data["runtime"] = runtime
     app.bot_data["registry"] = registry
     app.bot_data["dialogs"] = DialogRouter()
-    app.bot_data["leader"] = LeaderLease(runtime)
+    app.bot_data["leader"] = LeaderLease(runtime, ttl=timedelta(seconds=settings.lease_seconds))
     app.bot_data["flood"] = throttle
     for module in (*FEATURES, *FALLBACKS):
         module.register(app, registry)
@@ -315,7 +316,8 @@ def schedule_periodic_tasks(app: BranchApp) -> None:
 
     Only the instance holding the scheduler lease runs them (``scheduler.leader``): with
     several instances on one database, each task runs in exactly one of them, and another
-    takes over within the lease time (30 s) when the leader dies."""
+    takes over within the lease time (``BRANCHBOT_LEASE_SECONDS``, 30 s) when the leader
+    dies."""
     registry: Registry = app.bot_data["registry"]
     leader: LeaderLease = app.bot_data["leader"]
     if app.job_queue is None:
@@ -361,6 +363,7 @@ async def _post_shutdown(app: BranchApp) -> None:
         if webapp is not None:
             await webapp.cleanup()
         await leader.release()
+        await reminders_dispatcher.close(app)
     finally:
         await runtime.db.dispose()
 

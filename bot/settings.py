@@ -45,8 +45,14 @@ class Settings(BaseSettings):
     reminder_tick_seconds: float = Field(
         default=15.0, ge=0.0, le=3600.0, alias="BRANCHBOT_REMINDER_TICK_SECONDS"
     )
-    #: Messages a second for reminder broadcasts (Telegram allows about 30).
-    broadcast_rate: float = Field(default=30.0, gt=0.0, le=30.0, alias="BRANCHBOT_BROADCAST_RATE")
+    #: Messages a second for reminder broadcasts. Telegram allows about 30 for free;
+    #: above 30 the reminders are sent as paid broadcasts (``allow_paid_broadcast``, up
+    #: to 1,000/s; Telegram charges 0.1 Star per message beyond the free limit, from the
+    #: bot's Star balance).
+    broadcast_rate: float = Field(default=30.0, gt=0.0, le=1000.0, alias="BRANCHBOT_BROADCAST_RATE")
+    #: The scheduler lease's time to live (seconds): with several instances, another
+    #: takes over the periodic tasks this long after the leader died.
+    lease_seconds: float = Field(default=30.0, ge=1.0, le=600.0, alias="BRANCHBOT_LEASE_SECONDS")
     #: The Mini App dashboard: where its server listens (unset: no server), the public
     #: https URL Telegram opens, and how old an initData may be (seconds).
     webapp_listen: str | None = Field(default=None, alias="BRANCHBOT_WEBAPP_LISTEN")

@@ -49,6 +49,7 @@ from store.models import (
     FeeSubmissionMonth,
     Membership,
     Person,
+    TelegramAccount,
 )
 from store.models.fees import SubmissionStatus
 
@@ -544,9 +545,42 @@ class FeeService(Service):
         return branch, repo.MemberRow(person, membership, account)
 
     async def member_fees(self, person_id: int, until: Month | None = None) -> MemberFees:
+        cached = self.prefetched.get((person_id, until)) if until is not None else None
+        if cached is not None:
+            return cached
         branch, row = await self._member_row(person_id)
         until = until or self.current_month(branch)
         return (await self._member_fees(branch, [row], until))[0]
+
+    @property
+    def prefetched(self) -> dict[tuple[int, Month], MemberFees]:
+        """``member_fees`` read ahead for many members (:meth:`prefetch_member_fees`),
+        kept for this unit of work only."""
+        cache: dict[tuple[int, Month], MemberFees] | None = getattr(self, "_prefetched", None)
+        if cache is None:
+            cache = {}
+            self._prefetched = cache
+        return cache
+
+    async def prefetch_member_fees(self, person_ids: list[int], until: Month) -> None:
+        """Read ``member_fees(p, until)`` for many members at once (the fee-day reminder
+        to a broadcast batch): a few queries per branch instead of six per member."""
+        wanted = [p for p in set(person_ids) if (p, until) not in self.prefetched]
+        if not wanted:
+            return
+        stmt = (
+            select(Person, Membership, TelegramAccount)
+            .join(Membership, Membership.person_id == Person.id)
+            .outerjoin(TelegramAccount, TelegramAccount.person_id == Person.id)
+            .where(Person.id.in_(wanted), Membership.ended_at.is_(None))
+        )
+        by_branch: dict[int, list[repo.MemberRow]] = defaultdict(list)
+        for person, membership, account in (await self.session.execute(stmt)).all():
+            by_branch[membership.branch_id].append(repo.MemberRow(person, membership, account))
+        for branch_id, rows in by_branch.items():
+            branch = await self._branch(branch_id)
+            for fees in await self._member_fees(branch, rows, until):
+                self.prefetched[(fees.person_id, until)] = fees
 
     async def my_fees(self, viewer: Viewer) -> MemberFees:
         if viewer.person_id is None:

@@ -30,6 +30,10 @@ class RateLimits:
     """
 
     global_per_second: float | None = 30.0
+    #: The paid-broadcast ceiling: a send with ``allow_paid_broadcast`` counts against
+    #: this one (Telegram: up to 1,000/s, 0.1 Star per message over the free limit)
+    #: instead of ``global_per_second``.
+    paid_per_second: float | None = 1000.0
     per_chat_per_second: float | None = 1.0
     per_group_per_minute: float | None = 20.0
     per_chat_burst: float = 3.0

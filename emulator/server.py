@@ -1332,7 +1332,9 @@ class BotAPIEmulator:
     ) -> tuple[int, JSON]:
         try:
             if method in _SEND_METHODS:
-                self._check_rate(params.get("chat_id"))
+                self._check_rate(
+                    params.get("chat_id"), paid=params.get("allow_paid_broadcast") is True
+                )
             result = await handler(params, files)
         except ApiError as exc:
             self._record(method, params, files, exc.status, exc.description)
@@ -1352,16 +1354,17 @@ class BotAPIEmulator:
         return self._json_response(404, ApiError(404, "Not Found").body())
 
     # ----------------------------------------------------------------- rate limits
-    def _check_rate(self, chat_ref: Any) -> None:
+    def _check_rate(self, chat_ref: Any, *, paid: bool = False) -> None:
         limits = self._rate_limits
         if limits is None:
             return
         chat_id = self._chat_id_for_rate(chat_ref)
         now = time.monotonic()
         buckets: list[_Bucket] = []
-        if limits.global_per_second:
-            key: Any = "global"
-            buckets.append(self._bucket(key, limits.global_per_second, limits.global_per_second))
+        overall = limits.paid_per_second if paid else limits.global_per_second
+        if overall:
+            key: Any = "paid" if paid else "global"
+            buckets.append(self._bucket(key, overall, overall))
         if limits.per_chat_per_second and chat_id is not None:
             buckets.append(
                 self._bucket(("chat", chat_id), limits.per_chat_burst, limits.per_chat_per_second)

@@ -90,7 +90,7 @@ def register(app: BranchApp, registry: Registry) -> None:
     router.add(FLOW, "income", income_step)
     router.add(FLOW, "query", query_step)
     if fee_day_extra not in REMINDER_EXTRAS.get("fee_day", []):
-        register_extra("fee_day", fee_day_extra)
+        register_extra("fee_day", fee_day_extra, prefetch_fee_day)
 
 
 # -- formatting -------------------------------------------------------------------------
@@ -815,6 +815,15 @@ async def fee_day_extra(
         )
     extra.buttons.extend(pay_buttons(t, fees))
     return extra
+
+
+async def prefetch_fee_day(services: Services, items: list[tuple[int, date]]) -> None:
+    """The fees of a broadcast batch read at once (``fee_day_extra`` then reads them)."""
+    by_month: dict[Month, list[int]] = {}
+    for person_id, day in items:
+        by_month.setdefault(Month.of(day), []).append(person_id)
+    for month, person_ids in by_month.items():
+        await services.fees.prefetch_member_fees(person_ids, month)
 
 
 async def send_fee_day_notice(app: BranchApp, branch_id: int, month: Month) -> int:

@@ -32,8 +32,18 @@ ReminderExtraFn = Callable[[Services, int, date, Reader], Awaitable[ReminderExtr
 REMINDER_EXTRAS: dict[str, list[ReminderExtraFn]] = {}
 
 
-def register_extra(kind: str, fn: ReminderExtraFn) -> None:
+#: (services, [(person_id, occurrence date)]) -> None: reads ahead, for a whole batch of
+#: recipients, what an extra needs (in the services' unit of work), so that rendering a
+#: broadcast of thousands does not make one query per recipient.
+PrefetchFn = Callable[[Services, list[tuple[int, date]]], Awaitable[None]]
+
+EXTRA_PREFETCH: dict[ReminderExtraFn, PrefetchFn] = {}
+
+
+def register_extra(kind: str, fn: ReminderExtraFn, prefetch: PrefetchFn | None = None) -> None:
     REMINDER_EXTRAS.setdefault(kind, []).append(fn)
+    if prefetch is not None:
+        EXTRA_PREFETCH[fn] = prefetch
 
 
 #: Who still owes something for a deadline reminder kind ("report_quarterly",

@@ -8,6 +8,7 @@ and PostgreSQL (one conditional UPDATE, or an INSERT racing on the primary key).
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from datetime import timedelta
 
@@ -36,10 +37,22 @@ class LeaderLease:
         self.ttl = ttl
         self.holder = holder or uuid.uuid4().hex
         self.is_leader = False
+        #: How many times this process took the lease (a new term each time): the
+        #: dispatcher recovers what a previous holder left when it changes.
+        self.terms = 0
+        #: ``time.monotonic()`` until which the lease is surely ours (taken before the
+        #: renewal was asked for, so it errs on the safe side).
+        self.valid_until = 0.0
+
+    def holds(self) -> bool:
+        """Whether this process still holds a lease that has not run out (a fenced
+        leader stops sending: another instance may have taken over)."""
+        return self.is_leader and time.monotonic() < self.valid_until
 
     async def ensure(self) -> bool:
         """Renew or take the lease; True when this process is the leader now."""
         now = self.runtime.clock.now()
+        asked = time.monotonic()
         async with self.runtime.db.session() as session:
             result = await session.execute(
                 update(Lease)
@@ -71,7 +84,10 @@ class LeaderLease:
                 await session.commit()
         if won != self.is_leader:
             log.info("lease %s %s by %s", self.name, "taken" if won else "lost", self.holder)
+            if won:
+                self.terms += 1
         self.is_leader = won
+        self.valid_until = asked + self.ttl.total_seconds() if won else 0.0
         return won
 
     async def release(self) -> None:
@@ -85,3 +101,4 @@ class LeaderLease:
             )
             await session.commit()
         self.is_leader = False
+        self.valid_until = 0.0

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bench import flood, scale, updates
+from bench import fleet, flood, scale, updates
 
 
 def test_updates_benchmark_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
@@ -59,3 +59,12 @@ def test_flood_benchmark_prints_its_figures(capsys: pytest.CaptureFixture[str]) 
     assert re.search(r"quiet\s+median\s+\d+\.\d+ ms\s+p95", out), out
     assert re.search(r"flood\s+median\s+\d+\.\d+ ms\s+p95", out), out
     assert re.search(r"dropped (2[5-9]|3\d) of 40", out), out  # all but the admitted ones
+
+
+def test_fleet_benchmark_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--members", "60", "--rate", "100", "--lease", "2", "--runs", "plain"]
+    assert fleet.main(args) == 0  # nothing lost or duplicated (the rate is not asserted)
+    out = capsys.readouterr().out
+    assert re.search(r"messages\s+60 delivered of 60 rows", out), out
+    assert re.search(r"ratio to 100/s\s+\d+\.\d+", out), out
+    assert re.search(r"instance a \((leader |standby)\)\s+peak RSS \d+\.\d+ MB", out), out

@@ -133,7 +133,8 @@ def test_malformed_setting_is_one_line(cli: CliRunner, monkeypatch: pytest.Monke
 @pytest.mark.parametrize(
     ("name", "value"),
     [
-        ("BRANCHBOT_BROADCAST_RATE", "45"),  # over Telegram's 30 a second
+        ("BRANCHBOT_BROADCAST_RATE", "1500"),  # over Telegram's paid 1,000 a second
+        ("BRANCHBOT_LEASE_SECONDS", "0"),
         ("BRANCHBOT_REMINDER_TICK_SECONDS", "soon"),
         ("BRANCHBOT_REMINDER_GRACE_HOURS", "-1"),
     ],
@@ -161,6 +162,9 @@ def test_reminder_settings_reach_the_dispatcher(tmp_path: Path) -> None:
     config = ReminderConfig.from_settings(settings)
     assert config.grace.total_seconds() == 7200
     assert config.tick_seconds == 0 and config.rate_per_second == 12.5
+    assert not config.paid
+    paid = ReminderConfig.from_settings(settings.model_copy(update={"broadcast_rate": 1000.0}))
+    assert paid.paid and paid.claim_size == 1000 and paid.group_size == 50
 
 
 def test_demo_can_be_scripted(tmp_path: Path) -> None:

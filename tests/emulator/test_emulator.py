@@ -631,6 +631,22 @@ async def test_rate_limit_429(emu: BotAPIEmulator, bot: Bot) -> None:
     assert len(u.inbox) == 2
 
 
+async def test_paid_broadcasts_have_their_own_ceiling(emu: BotAPIEmulator, bot: Bot) -> None:
+    users = [emu.user(70_000 + i, f"u{i}") for i in range(12)]
+    for u in users:
+        u.started = True
+    emu.rate_limits = RateLimits(global_per_second=5, paid_per_second=8, per_chat_per_second=None)
+    for u in users[:5]:  # the free ceiling: 5 at once, then 429
+        await bot.send_message(u.id, "free")
+    with pytest.raises(RetryAfter):
+        await bot.send_message(users[5].id, "free")
+    for u in users[:8]:  # paid broadcasts count against the paid ceiling only
+        await bot.send_message(u.id, "paid", allow_paid_broadcast=True)
+    with pytest.raises(RetryAfter):
+        await bot.send_message(users[8].id, "paid", allow_paid_broadcast=True)
+    assert [r.status for r in emu.calls("sendMessage")].count(429) == 2
+
+
 async def test_rate_limit_exact_pacing_accepted(emu: BotAPIEmulator, bot: Bot) -> None:
     u = await started_user(emu)
     emu.rate_limits = RateLimits(global_per_second=None, per_chat_per_second=20.0, per_chat_burst=1)
