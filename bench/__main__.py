@@ -19,6 +19,7 @@ from bench._targets import Target, summary
 BENCHES: list[str] = [
     "broadcast",
     "fleet",
+    "growth",
     "updates",
 ]
 

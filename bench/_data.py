@@ -1,7 +1,8 @@
 """Shared set-up of the benchmarks: a migrated SQLite database in a temporary directory,
-one branch with its secretary and N members bulk-inserted into the real tables (SQLAlchemy
-Core ``insert()`` executemany), optionally with ledger entries, and the bot's settings
-pointing at a local Bot API emulator."""
+a branch with its secretary and N members bulk-inserted into the real tables (SQLAlchemy
+Core ``insert()`` executemany), optionally with ledger entries and fee records, and the
+bot's settings pointing at a local Bot API emulator. ``populate`` may be called several
+times on one database (one branch each, with its own secretary and Telegram ids)."""
 
 from __future__ import annotations
 
@@ -12,23 +13,36 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 
 from bot.app import LOCAL_TOKEN
 from bot.settings import Settings
 from domain.clock import Clock
+from domain.fee_rules import FeeBasis, Month, monthly_fee
 from domain.periods import Quarter
 from domain.roles import PersonStatus, Role
 from domain.services import Services
 from domain.viewer import Viewer
 from store.db import Database
-from store.models import LedgerEntry, LedgerKind, Membership, Person, PointItem, TelegramAccount
+from store.models import (
+    FeeAssessment,
+    FeeRegisterEntry,
+    LedgerEntry,
+    LedgerKind,
+    Membership,
+    Person,
+    PointItem,
+    TelegramAccount,
+)
 
 SECRETARY_TG = 1001
 FIRST_MEMBER_TG = 10_000_000
+BRANCH_NAME = "基准测试党支部"
 CHUNK = 20_000
+#: The after-tax monthly income of every member with fee records (an employed member).
+FEE_INCOME = Decimal("6000.00")
 
 
 @dataclass
@@ -41,6 +55,8 @@ class Population:
     members: list[tuple[int, int, str]] = field(default_factory=list)
     items: list[PointItem] = field(default_factory=list)
     ledger_rows: int = 0
+    fee_rows: int = 0
+    branch_name: str = BRANCH_NAME
 
 
 def settings_for(
@@ -58,9 +74,16 @@ def settings_for(
     )
 
 
-async def _chunked_insert(session: Any, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+def _table(model: Any) -> Table:
+    return cast(Table, model.__table__)
+
+
+async def _chunked_insert(session: Any, model: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Core executemany into the model's table (the ORM's bulk path costs twice as much
+    per row, which counts at millions of rows)."""
+    conn = await session.connection()
     for start in range(0, len(rows), CHUNK):
-        await session.execute(insert(table), list(rows[start : start + CHUNK]))
+        await conn.execute(insert(_table(model)), list(rows[start : start + CHUNK]))
 
 
 async def populate(
@@ -70,28 +93,38 @@ async def populate(
     members: int,
     entries_per_member: int = 0,
     quarter: Quarter | None = None,
+    quarters: Sequence[Quarter] | None = None,
+    fee_months: Sequence[Month] = (),
+    secretary_tg: int = SECRETARY_TG,
+    first_member_tg: int = FIRST_MEMBER_TG,
+    branch_name: str = BRANCH_NAME,
 ) -> Population:
-    """A branch (secretary 1001) with ``members`` full members bound to Telegram ids
-    10,000,000 + n, and ``entries_per_member`` direct-grant ledger entries each in
-    ``quarter``, made from the branch's real catalogue items (valid rows: the item's
-    key, name, indicator, block and points; dates inside the quarter)."""
+    """A branch (secretary ``secretary_tg``, 1001) with ``members`` full members bound to
+    Telegram ids ``first_member_tg`` + n (10,000,000 + n), and ``entries_per_member``
+    direct-grant ledger entries each in ``quarter`` (or spread evenly over
+    ``quarters``), made from the branch's real catalogue items (valid rows: the item's
+    key, name, indicator, block and points; dates inside the quarter). With
+    ``fee_months``: each member's fee assessment (employed, effective from the first of
+    them) and a register entry (paid) for each of those months. The members' memberships
+    start at ``clock.now()``."""
     now = clock.now()
     async with db.session() as session:
         svc = Services(session, clock)
+        last_person = (await session.scalar(select(func.max(Person.id)))) or 0
         branch = await svc.membership.create_branch(
-            "基准测试党支部", SECRETARY_TG, secretary_name="王书记"
+            branch_name, secretary_tg, secretary_name="王书记"
         )
         secretary_pid = (
             await session.execute(
                 select(TelegramAccount.person_id).where(
-                    TelegramAccount.telegram_user_id == SECRETARY_TG
+                    TelegramAccount.telegram_user_id == secretary_tg
                 )
             )
         ).scalar_one()
         assert secretary_pid is not None  # branch create binds the secretary's account
         await session.execute(
             update(TelegramAccount)
-            .where(TelegramAccount.telegram_user_id == SECRETARY_TG)
+            .where(TelegramAccount.telegram_user_id == secretary_tg)
             .values(first_name="王书记", language_code="zh-hans", started_at=now)
         )
         names = [f"党员{i:05d}" for i in range(members)]
@@ -111,7 +144,9 @@ async def populate(
         ids = list(
             (
                 await session.scalars(
-                    select(Person.id).where(Person.id != secretary_pid).order_by(Person.id)
+                    select(Person.id)
+                    .where(Person.id > last_person, Person.id != secretary_pid)
+                    .order_by(Person.id)
                 )
             ).all()
         )
@@ -134,7 +169,7 @@ async def populate(
             TelegramAccount,
             [
                 {
-                    "telegram_user_id": FIRST_MEMBER_TG + n,
+                    "telegram_user_id": first_member_tg + n,
                     "person_id": pid,
                     "first_name": names[n],
                     "language_code": "zh-hans",
@@ -159,25 +194,29 @@ async def populate(
             join_code=branch.join_code,
             secretary_person_id=secretary_pid,
             secretary=Viewer(
-                telegram_user_id=SECRETARY_TG,
+                telegram_user_id=secretary_tg,
                 display_name="王书记",
                 locale="zh_Hans",
                 person_id=secretary_pid,
                 full_name="王书记",
                 status=PersonStatus.MEMBER,
                 branch_id=branch.id,
-                branch_name="基准测试党支部",
+                branch_name=branch_name,
                 branch_timezone="Asia/Shanghai",
                 role=Role.SECRETARY,
                 can_review=True,
             ),
-            members=[(pid, FIRST_MEMBER_TG + n, names[n]) for n, pid in enumerate(ids)],
+            members=[(pid, first_member_tg + n, names[n]) for n, pid in enumerate(ids)],
             items=items,
+            branch_name=branch_name,
         )
-        if entries_per_member and quarter is not None:
+        spread = list(quarters) if quarters else ([quarter] if quarter is not None else [])
+        if entries_per_member and spread:
             population.ledger_rows = await _ledger(
-                session, population, entries_per_member, quarter, now
+                session, population, entries_per_member, spread, now
             )
+        if fee_months:
+            population.fee_rows = await _fees(session, population, fee_months, now)
         await session.commit()
     if db.dialect == "sqlite":
         # Fold the bulk insert's write-ahead log into the database file now, as it would
@@ -189,9 +228,15 @@ async def populate(
 
 
 async def _ledger(
-    session: Any, population: Population, per_member: int, quarter: Quarter, now: datetime
+    session: Any,
+    population: Population,
+    per_member: int,
+    quarters: Sequence[Quarter],
+    now: datetime,
 ) -> int:
-    days = (quarter.end - quarter.start).days + 1
+    conn = await session.connection()
+    table = _table(LedgerEntry)
+    spans = [(q.key, q.start, (q.end - q.start).days + 1) for q in quarters]
     bonuses = [i for i in population.items if i.points > 0]
     deductions = [i for i in population.items if Decimal("-2") <= i.points < 0]
     rows: list[dict[str, Any]] = []
@@ -204,12 +249,13 @@ async def _ledger(
                 item = deductions[(m + k) % len(deductions)]
             else:
                 item = bonuses[(m + k * 7) % len(bonuses)]
-            day: date = quarter.start + timedelta(days=(m + k * 3) % days)
+            key, start, days = spans[k % len(spans)]
+            day: date = start + timedelta(days=(m + k * 3) % days)
             rows.append(
                 {
                     "branch_id": population.branch_id,
                     "person_id": pid,
-                    "quarter": quarter.key,
+                    "quarter": key,
                     "occurred_on": day,
                     "kind": LedgerKind.GRANT,
                     "item_id": item.id,
@@ -225,11 +271,63 @@ async def _ledger(
                 }
             )
             if len(rows) >= CHUNK:
-                await session.execute(insert(LedgerEntry), rows)
+                await conn.execute(insert(table), rows)
                 count += len(rows)
                 rows = []
     if rows:
-        await session.execute(insert(LedgerEntry), rows)
+        await conn.execute(insert(table), rows)
+        count += len(rows)
+    return count
+
+
+async def _fees(
+    session: Any, population: Population, months: Sequence[Month], now: datetime
+) -> int:
+    """One assessment per member (employed, ``FEE_INCOME``) effective from the first of
+    ``months`` and one register entry (paid in full) per month: what ``/fees`` reads."""
+    amount = monthly_fee(FeeBasis.EMPLOYED, FEE_INCOME)
+    first = min(months)
+    await _chunked_insert(
+        session,
+        FeeAssessment,
+        [
+            {
+                "branch_id": population.branch_id,
+                "person_id": pid,
+                "basis": FeeBasis.EMPLOYED,
+                "income": FEE_INCOME,
+                "amount": amount,
+                "effective_month": first.key,
+                "source": "roster",
+                "set_by_person_id": population.secretary_person_id,
+                "created_at": now,
+            }
+            for pid, _tg, _name in population.members
+        ],
+    )
+    conn = await session.connection()
+    table = _table(FeeRegisterEntry)
+    rows: list[dict[str, Any]] = []
+    count = len(population.members)
+    for pid, _tg, _name in population.members:
+        for month in months:
+            rows.append(
+                {
+                    "branch_id": population.branch_id,
+                    "person_id": pid,
+                    "month": month.key,
+                    "amount": amount,
+                    "note": "基准数据",
+                    "recorded_at": now,
+                    "recorded_by_person_id": population.secretary_person_id,
+                }
+            )
+            if len(rows) >= CHUNK:
+                await conn.execute(insert(table), rows)
+                count += len(rows)
+                rows = []
+    if rows:
+        await conn.execute(insert(table), rows)
         count += len(rows)
     return count
 
@@ -244,7 +342,7 @@ def member_viewer(population: Population, index: int) -> Viewer:
         full_name=name,
         status=PersonStatus.MEMBER,
         branch_id=population.branch_id,
-        branch_name="基准测试党支部",
+        branch_name=population.branch_name,
         branch_timezone="Asia/Shanghai",
         role=Role.MEMBER,
     )

@@ -173,8 +173,10 @@ class DashboardService(Service):
         members = [{"name": s.name, "total": _num(s.figures.total), "rank": s.rank} for s in scores]
         this_month = svc.fees.current_month(branch)
         fee_series = []
-        for month in _months_back(this_month, MONTHS):
-            summary = await svc.fees.month_summary(lens, month)
+        months = list(_months_back(this_month, MONTHS))
+        for month, summary in zip(
+            months, await svc.fees.month_summaries(lens, months), strict=True
+        ):  # one read of the branch for the whole series
             fee_series.append(
                 {
                     "month": month.key,
@@ -186,7 +188,7 @@ class DashboardService(Service):
                 }
             )
         reports = await svc.reports.overview(lens)
-        ledger = await svc.points.quarter_ledger(lens, current)
+        ledger = await svc.points.recent_ledger(lens, current, LEDGER_ROWS)
         life = await life_figures(svc, lens, current)
         return {
             "id": branch.id,
@@ -211,6 +213,6 @@ class DashboardService(Service):
                     "points": _num(e.points),
                     "kind": e.kind.value,
                 }
-                for e in ledger[-LEDGER_ROWS:]
+                for e in ledger
             ],
         }

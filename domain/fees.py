@@ -426,18 +426,24 @@ class FeeService(Service):
             raise NotFound(N_("This member is not in your branch."))
         return person
 
-    async def payers(self, viewer: Viewer) -> list[tuple[int, str, FeeBasis | None]]:
-        """Party members of the viewer's branch (who pay fees) with their basis, by name."""
+    async def payers(
+        self, viewer: Viewer, page: int, per_page: int
+    ) -> tuple[repo.MemberPage, list[tuple[int, str, FeeBasis | None]]]:
+        """A page of the Party members of the viewer's branch (who pay fees) with their
+        basis, by name: the page is cut in SQL and only its members' assessments read."""
         branch_id = self._require_reviewer(viewer)
-        rows = await repo.branch_members(self.session, branch_id, statuses=PARTY_STATUSES)
-        assessments = await self._assessments(branch_id)
-        return [
+        found = await repo.branch_member_page(
+            self.session, branch_id, page, per_page, statuses=PARTY_STATUSES
+        )
+        ids = [m.person_id for m in found.rows]
+        assessments = await self._assessments(branch_id, ids)
+        return found, [
             (
-                r.person.id,
-                r.person.full_name,
-                assessments[r.person.id][-1].basis if assessments.get(r.person.id) else None,
+                m.person_id,
+                m.name,
+                assessments[m.person_id][-1].basis if m.person_id in assessments else None,
             )
-            for r in rows
+            for m in found.rows
         ]
 
     async def person_name(self, viewer: Viewer, person_id: int) -> str:
@@ -470,6 +476,8 @@ class FeeService(Service):
             .join(FeeSubmission, FeeSubmission.id == FeeSubmissionMonth.submission_id)
             .where(
                 FeeSubmission.branch_id == branch_id,
+                # the submission's person is the months' (ix_fee_submissions_branch_person)
+                FeeSubmission.person_id.in_(person_ids),
                 FeeSubmission.status == SubmissionStatus.PENDING,
                 FeeSubmissionMonth.person_id.in_(person_ids),
                 FeeSubmissionMonth.is_open.is_(True),
@@ -873,12 +881,19 @@ class FeeService(Service):
 
     # -- the secretary's views ------------------------------------------------------
     async def month_summary(self, viewer: Viewer, month: Month | None = None) -> MonthSummary:
+        branch = await self._branch(self._require_reviewer(viewer))
+        return (await self.month_summaries(viewer, [month or self.current_month(branch)]))[0]
+
+    async def month_summaries(self, viewer: Viewer, months: list[Month]) -> list[MonthSummary]:
+        """The summaries of several months from one read of the branch (the dashboard's
+        series): each month's figures are those of ``month_summary``; the members' owed
+        months (``MemberFees.owed``) run to the last of ``months``."""
         branch_id = self._require_reviewer(viewer)
         branch = await self._branch(branch_id)
-        month = month or self.current_month(branch)
         rows = await repo.branch_members(self.session, branch_id, statuses=PARTY_STATUSES)
-        members = await self._member_fees(branch, rows, month)
-        return MonthSummary(branch.name, month, tuple(m for m in members if m.start is not None))
+        members = await self._member_fees(branch, rows, max(months))
+        liable = tuple(m for m in members if m.start is not None)
+        return [MonthSummary(branch.name, month, liable) for month in months]
 
     async def nudge_targets(self, viewer: Viewer, month: Month) -> list[NudgeTarget]:
         """Members who have not paid ``month``, to remind; refuses a repeat within minutes."""

@@ -310,11 +310,10 @@ class MeetingService(Service):
         )
         return await self._info(m), len(invitees)
 
-    async def people(self, viewer: Viewer) -> list[tuple[int, str]]:
-        """The branch's current members (secretary): (person id, name), by name."""
+    async def people(self, viewer: Viewer, page: int, per_page: int) -> repo.MemberPage:
+        """A page of the branch's current members (secretary), by name (cut in SQL)."""
         branch_id = self._secretary(viewer)
-        rows = await repo.branch_members(self.session, branch_id)
-        return [(r.person.id, r.person.full_name) for r in rows]
+        return await repo.branch_member_page(self.session, branch_id, page, per_page)
 
     async def assign(
         self, viewer: Viewer, meeting_id: int, role: str, person_id: int

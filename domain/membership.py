@@ -835,25 +835,26 @@ class ReviewerInfo:
     telegram_user_id: int | None
 
 
-async def _branch_people(service: MembershipService, branch_id: int) -> list[ReviewerInfo]:
-    rows = await repo.branch_members(service.session, branch_id)
-    return [
-        ReviewerInfo(
-            r.person.id,
-            r.person.full_name,
-            r.membership.can_review,
-            r.account.telegram_user_id if r.account else None,
-        )
-        for r in rows
-        if r.membership.role is not Role.SECRETARY
-    ]
-
-
-async def reviewers_of(service: MembershipService, viewer: Viewer) -> list[ReviewerInfo]:
-    """The secretary's view: every member of the branch and whether they may review."""
+async def reviewers_of(
+    service: MembershipService,
+    viewer: Viewer,
+    page: int,
+    per_page: int,
+    *,
+    person_id: int | None = None,
+) -> repo.MemberPage:
+    """The secretary's view: a page of the branch's members but the secretaries (cut in
+    SQL) and whether they may review; with ``person_id``, the page holding them."""
     if not viewer.is_secretary or viewer.branch_id is None:
         raise NotAllowed(N_("Only the branch secretary can do this."))
-    return await _branch_people(service, viewer.branch_id)
+    return await repo.branch_member_page(
+        service.session,
+        viewer.branch_id,
+        page,
+        per_page,
+        exclude_roles=[Role.SECRETARY],
+        person_id=person_id,
+    )
 
 
 async def set_reviewer(

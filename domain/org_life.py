@@ -80,5 +80,5 @@ async def life_figures(svc: Services, lens: Viewer, quarter: Quarter) -> LifeFig
             )
         )
     uncovered = await svc.talks.coverage(lens, quarter.year)
-    people = len(await repo.branch_members(svc.session, lens.branch_id))
+    people = await repo.branch_member_count(svc.session, lens.branch_id)
     return LifeFigures(quarter.year, tuple(kinds), lectured, people, len(uncovered))

@@ -75,11 +75,7 @@ class PointsService(PointsClaims):
         to (bound accounts that started the bot)."""
         branch_id = self._secretary(viewer)
         scores = await self.member_scores(branch_id, quarter)
-        recipients = [
-            r.account.telegram_user_id
-            for r in await repo.branch_members(self.session, branch_id)
-            if r.account is not None and r.account.started_at is not None
-        ]
+        recipients = await repo.branch_recipients(self.session, branch_id)
         publication = RankingPublication(
             branch_id=branch_id,
             quarter=quarter.key,
@@ -229,7 +225,7 @@ async def undeclared_members(services: Services, branch_id: int, deadline: date)
     points: PointsService = services.points
     window = (await points.settings(branch_id)).window_days
     quarter = declared_quarter(deadline, window)
-    rows = await repo.branch_members(
+    audience = await repo.branch_person_ids(
         services.session, branch_id, statuses=[PersonStatus.MEMBER, PersonStatus.PROBATIONARY]
     )
     declared = set(
@@ -241,4 +237,4 @@ async def undeclared_members(services: Services, branch_id: int, deadline: date)
             )
         ).all()
     )
-    return {r.person.id for r in rows} - declared
+    return set(audience) - declared

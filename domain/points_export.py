@@ -1,13 +1,19 @@
 # i18n-domain: points
 """The points workbook (XLSX, openpyxl): the quarter's ledger, scores per member and
-points per indicator. Column headers are in the reader's language (passed in)."""
+points per indicator. Column headers are in the reader's language (passed in).
+
+Written in openpyxl's write-only mode from the streamed ledger (``quarter_ledger``):
+rows go to a temporary file as they come, so a quarter of 100,000 entries is never held
+as cells in memory."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterable, Callable, Sequence
+from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Font
 
 from domain import sheets
@@ -15,19 +21,30 @@ from domain.points import EntryInfo, MemberScore
 from domain.points_catalogue import indicator_keys, indicator_name
 
 
-def points_workbook(
+def _header(ws: Any, titles: Sequence[str]) -> None:
+    """The bold first row, frozen (a write-only sheet takes its views and styled cells
+    before its rows, never later edits)."""
+    ws.freeze_panes = "A2"
+    cells = []
+    for title in titles:
+        c = Cell(ws, row=1, column=1, value=sheets.text_value(title))
+        c.data_type = "s"
+        c.font = Font(bold=True)
+        cells.append(c)
+    ws.append(cells)
+
+
+async def points_workbook(
     quarter: str,
-    ledger: Sequence[EntryInfo],
+    ledger: AsyncIterable[EntryInfo],
     scores: Sequence[MemberScore],
     t: Callable[[str], str],
     locale: str,
 ) -> bytes:
-    wb = Workbook()
-    bold = Font(bold=True)
+    wb = Workbook(write_only=True)
 
-    sheet = wb.active
-    sheet.title = sheets.sheet_title(t("Ledger"))
-    sheets.row(
+    sheet = wb.create_sheet(sheets.sheet_title(t("Ledger")))
+    _header(
         sheet,
         [
             t("No."),
@@ -43,7 +60,7 @@ def points_workbook(
             t("Note"),
         ],
     )
-    for e in ledger:
+    async for e in ledger:
         sheets.row(
             sheet,
             [
@@ -62,7 +79,7 @@ def points_workbook(
         )
 
     scores_sheet = wb.create_sheet(sheets.sheet_title(t("Scores")))
-    sheets.row(
+    _header(
         scores_sheet,
         [
             t("Rank"),
@@ -82,14 +99,10 @@ def points_workbook(
 
     keys = indicator_keys()
     per = wb.create_sheet(sheets.sheet_title(t("Indicators")))
-    sheets.row(per, [t("Member"), *(indicator_name(k, locale) for k in keys)])
+    _header(per, [t("Member"), *(indicator_name(k, locale) for k in keys)])
     for s in scores:
         sheets.row(per, [s.name, *(s.by_indicator.get(k, 0) for k in keys)])
 
-    for ws in wb.worksheets:
-        for cell in ws[1]:
-            cell.font = bold
-        ws.freeze_panes = "A2"
     wb.properties.title = sheets.clean_text(quarter)
     buf = io.BytesIO()
     wb.save(buf)

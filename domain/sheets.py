@@ -57,7 +57,9 @@ def cell(ws: Worksheet, raw: Any) -> Any:
     """A value for ``ws.append``: texts become string cells (never a formula)."""
     if not isinstance(raw, str):
         return raw
-    c = Cell(ws, value=None)
+    # A position of its own (``append`` moves it): a write-only sheet formats the cell
+    # (e.g. in an error message) before it places it.
+    c = Cell(ws, row=1, column=1, value=None)
     c.value = text_value(raw)
     c.data_type = "s"
     return c

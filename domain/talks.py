@@ -106,11 +106,13 @@ class TalkService(Service):
             for t in talks
         ]
 
-    async def people(self, viewer: Viewer) -> list[tuple[int, str]]:
-        """Whom the viewer can talk with: the branch's other members, by name."""
+    async def people(self, viewer: Viewer, page: int, per_page: int) -> repo.MemberPage:
+        """Whom the viewer can talk with: a page of the branch's other members, by name
+        (cut in SQL)."""
         branch_id = self._member(viewer)
-        rows = await repo.branch_members(self.session, branch_id)
-        return [(r.person.id, r.person.full_name) for r in rows if r.person.id != viewer.person_id]
+        return await repo.branch_member_page(
+            self.session, branch_id, page, per_page, exclude_person_id=viewer.person_id
+        )
 
     async def partner(self, viewer: Viewer, person_id: int) -> str:
         branch_id = self._member(viewer)

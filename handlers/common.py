@@ -74,7 +74,21 @@ def paged_rows(
     pages = max(1, (len(buttons) + per_page - 1) // per_page)
     page = min(max(page, 0), pages - 1)
     shown = list(buttons[page * per_page : (page + 1) * per_page])
-    rows = [shown[i : i + columns] for i in range(0, len(shown), columns)]
+    return page_rows(t, shown, page, pages, nav, columns=columns), page
+
+
+def page_rows(
+    t: Gettext,
+    shown: Sequence[InlineKeyboardButton],
+    page: int,
+    pages: int,
+    nav: Callable[[int], Callback],
+    *,
+    columns: int = 2,
+) -> list[list[InlineKeyboardButton]]:
+    """The keyboard of a page read a page at a time (``store.repositories.MemberPage``):
+    its ``shown`` buttons in rows of ``columns`` and ◀ / ▶ when there are other pages."""
+    rows = [list(shown[i : i + columns]) for i in range(0, len(shown), columns)]
     arrows = []
     if page > 0:
         arrows.append(button(t("◀ Previous"), nav(page - 1)))
@@ -82,7 +96,7 @@ def paged_rows(
         arrows.append(button(t("Next ▶"), nav(page + 1)))
     if arrows:
         rows.append(arrows)
-    return rows, page
+    return rows
 
 
 ButtonAction = Callable[[Update, BranchContext, Callback], Awaitable[Any]]

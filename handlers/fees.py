@@ -46,7 +46,7 @@ from handlers.common import (
     deliver,
     esc,
     keyboard,
-    paged_rows,
+    page_rows,
     reader_for,
     render_error,
     reply,
@@ -321,7 +321,7 @@ async def show_member(update: Update, ctx: BranchContext) -> None:
 
 async def show_payers(update: Update, ctx: BranchContext, page: int) -> None:
     _ = ctx.gettext
-    payers = await ctx.svc.fees.payers(ctx.viewer)
+    found, payers = await ctx.svc.fees.payers(ctx.viewer, page, PAGE_SIZE)
     if not payers:
         await reply(update, ctx, _("There are no Party members on the roster yet."))
         return
@@ -332,9 +332,7 @@ async def show_payers(update: Update, ctx: BranchContext, page: int) -> None:
         )
         for person_id, name, basis in payers
     ]
-    rows, _shown = paged_rows(
-        _, buttons, page, lambda p: Callback(PREFIX, p, "list"), per_page=PAGE_SIZE
-    )
+    rows = page_rows(_, buttons, found.page, found.pages, lambda p: Callback(PREFIX, p, "list"))
     await reply(
         update,
         ctx,

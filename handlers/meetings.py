@@ -26,6 +26,7 @@ from domain.reader import Reader
 from domain.roles import Audience
 from handlers.callbacks import Callback, pattern
 from handlers.common import (
+    LIST_PAGE_SIZE,
     BroadcastMarkup,
     BroadcastRender,
     Gettext,
@@ -37,6 +38,7 @@ from handlers.common import (
     keyboard,
     message_text,
     notify,
+    page_rows,
     paged_rows,
     queue_broadcast,
     render_error,
@@ -576,13 +578,18 @@ async def _who(update: Update, ctx: BranchContext, cb: Callback) -> None:
     if role not in ROLE_PROMPTS or not page_text.isdigit():
         await answer_callback(update, _("This button is no longer valid."), alert=True)
         return
-    people = await ctx.svc.meetings.people(ctx.viewer)
+    people = await ctx.svc.meetings.people(ctx.viewer, int(page_text), LIST_PAGE_SIZE)
     info = await ctx.svc.meetings.info(ctx.viewer, cb.id)
     buttons = [
-        button(name, Callback(PREFIX, info.id, "set", f"{role}{pid}")) for pid, name in people
+        button(p.name, Callback(PREFIX, info.id, "set", f"{role}{p.person_id}"))
+        for p in people.rows
     ]
-    rows, _page = paged_rows(
-        _, buttons, int(page_text), lambda p: Callback(PREFIX, info.id, "who", f"{role}{p}")
+    rows = page_rows(
+        _,
+        buttons,
+        people.page,
+        people.pages,
+        lambda p: Callback(PREFIX, info.id, "who", f"{role}{p}"),
     )
     await answer_callback(update)
     await reply(update, ctx, _(ROLE_PROMPTS[role]).format(title=esc(info.title)), keyboard(rows))

@@ -12,7 +12,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BranchApp, BranchContext
 from domain.errors import Conflict, DomainError, NotFound
-from domain.membership import ReviewerInfo, reviewers_of, set_reviewer
+from domain.membership import reviewers_of, set_reviewer
 from domain.reader import Reader
 from domain.roles import Audience, PersonStatus
 from handlers.callbacks import Callback, parse, pattern
@@ -25,12 +25,13 @@ from handlers.common import (
     esc,
     keyboard,
     notify,
-    paged_rows,
+    page_rows,
     render_error,
     reply,
 )
 from handlers.registry import Registry, refresh_chat_menu
 from locales.i18n import N_
+from store.repositories import MemberPage
 
 
 def register(app: BranchApp, registry: Registry) -> None:
@@ -119,7 +120,7 @@ async def decide(update: Update, ctx: BranchContext) -> None:
 # -- /reviewers: the secretary gives committee members review rights -------------------
 async def reviewers_command(update: Update, ctx: BranchContext) -> None:
     try:
-        people = await reviewers_of(ctx.svc.membership, ctx.viewer)
+        people = await reviewers_of(ctx.svc.membership, ctx.viewer, 0, LIST_PAGE_SIZE)
     except DomainError as exc:
         await reply(update, ctx, render_error(ctx, exc))
         return
@@ -127,7 +128,7 @@ async def reviewers_command(update: Update, ctx: BranchContext) -> None:
 
 
 def _reviewers_view(
-    ctx: BranchContext, people: list[ReviewerInfo], page: int = 0
+    ctx: BranchContext, people: MemberPage
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     _ = ctx.gettext
     text = _(
@@ -139,33 +140,38 @@ def _reviewers_view(
             ("☑ " if p.can_review else "☐ ") + p.name,
             Callback("mb", p.person_id, "rv", "off" if p.can_review else "on"),
         )
-        for p in people
+        for p in people.rows
     ]
-    return _people_view(ctx, text, buttons, page, "rvp", columns=1)
+    return _people_view(ctx, text, buttons, people, "rvp", columns=1)
 
 
 def _people_view(
     ctx: BranchContext,
     text: str,
     buttons: list[InlineKeyboardButton],
-    page: int,
+    people: MemberPage,
     nav_action: str,
     *,
     columns: int,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """A list of the branch's people (everyone but the secretary), a page at a time."""
-    if not buttons:
+    if not people.total:
         return ctx.gettext("There is nobody else in the branch yet."), None
-    rows, _shown = paged_rows(
-        ctx.gettext, buttons, page, lambda n: Callback("mb", n, nav_action), columns=columns
+    rows = page_rows(
+        ctx.gettext,
+        buttons,
+        people.page,
+        people.pages,
+        lambda n: Callback("mb", n, nav_action),
+        columns=columns,
     )
     return text, keyboard(rows)
 
 
 async def reviewers_page(update: Update, ctx: BranchContext, cb: Callback) -> None:
-    people = await reviewers_of(ctx.svc.membership, ctx.viewer)
+    people = await reviewers_of(ctx.svc.membership, ctx.viewer, cb.id, LIST_PAGE_SIZE)
     await answer_callback(update)
-    await edit(update, *_reviewers_view(ctx, people, cb.id))
+    await edit(update, *_reviewers_view(ctx, people))
 
 
 async def toggle_reviewer(update: Update, ctx: BranchContext, cb: Callback) -> None:
@@ -182,43 +188,44 @@ async def toggle_reviewer(update: Update, ctx: BranchContext, cb: Callback) -> N
     )
     if info.telegram_user_id is not None:
         await refresh_chat_menu(ctx, info.telegram_user_id, reviewer=info.can_review)
-    people = await reviewers_of(ctx.svc.membership, ctx.viewer)
-    index = next((i for i, p in enumerate(people) if p.person_id == info.person_id), 0)
-    await edit(update, *_reviewers_view(ctx, people, index // LIST_PAGE_SIZE))
+    people = await reviewers_of(
+        ctx.svc.membership, ctx.viewer, 0, LIST_PAGE_SIZE, person_id=info.person_id
+    )
+    await edit(update, *_reviewers_view(ctx, people))
 
 
 # -- /transfer: 组织关系转出 ----------------------------------------------------------------
 async def transfer_command(update: Update, ctx: BranchContext) -> None:
     try:
-        people = await reviewers_of(ctx.svc.membership, ctx.viewer)
+        people = await reviewers_of(ctx.svc.membership, ctx.viewer, 0, LIST_PAGE_SIZE)
     except DomainError as exc:
         await reply(update, ctx, render_error(ctx, exc))
         return
-    await reply(update, ctx, *_transfer_view(ctx, people, 0))
+    await reply(update, ctx, *_transfer_view(ctx, people))
 
 
 def _transfer_view(
-    ctx: BranchContext, people: list[ReviewerInfo], page: int
+    ctx: BranchContext, people: MemberPage
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     _ = ctx.gettext
     text = _(
         "<b>Transfer out (组织关系转出)</b>\nWhose Party membership moves to another "
         "organisation? Their records stay; they leave this branch's lists and reminders."
     )
-    buttons = [button(p.name, Callback("mb", p.person_id, "tr")) for p in people]
-    return _people_view(ctx, text, buttons, page, "trp", columns=2)
+    buttons = [button(p.name, Callback("mb", p.person_id, "tr")) for p in people.rows]
+    return _people_view(ctx, text, buttons, people, "trp", columns=2)
 
 
 async def transfer_page(update: Update, ctx: BranchContext, cb: Callback) -> None:
-    people = await reviewers_of(ctx.svc.membership, ctx.viewer)
+    people = await reviewers_of(ctx.svc.membership, ctx.viewer, cb.id, LIST_PAGE_SIZE)
     await answer_callback(update)
-    await edit(update, *_transfer_view(ctx, people, cb.id))
+    await edit(update, *_transfer_view(ctx, people))
 
 
 async def transfer_ask(update: Update, ctx: BranchContext, cb: Callback) -> None:
     _ = ctx.gettext
-    people = await reviewers_of(ctx.svc.membership, ctx.viewer)
-    person = next((p for p in people if p.person_id == cb.id), None)
+    people = await reviewers_of(ctx.svc.membership, ctx.viewer, 0, 1, person_id=cb.id)
+    person = next((p for p in people.rows if p.person_id == cb.id), None)
     if person is None:  # a forged or stale button: refused and audited
         raise NotFound(N_("This member is not in your branch."))
     await answer_callback(update)

@@ -25,6 +25,7 @@ from domain.points_rules import PointsSettings
 from domain.reader import Reader
 from handlers.callbacks import Callback, parse
 from handlers.common import (
+    LIST_PAGE_SIZE,
     Gettext,
     answer_callback,
     button,
@@ -32,7 +33,7 @@ from handlers.common import (
     esc,
     keyboard,
     notify,
-    paged_rows,
+    page_rows,
     render_error,
     reply,
 )
@@ -60,9 +61,11 @@ async def grant_command(update: Update, ctx: BranchContext) -> None:
 async def _grant_people(ctx: BranchContext, page: int) -> tuple[str, InlineKeyboardMarkup]:
     """/grant's first step: the branch's people, a page at a time."""
     _ = ctx.gettext
-    people = await ctx.svc.points.branch_people(ctx.viewer)
-    buttons = [button(name[:30], Callback("pt", pid, "gp")) for pid, name in people]
-    rows, _shown = paged_rows(_, buttons, page, lambda p: Callback("pt", p, "gpp"), columns=3)
+    people = await ctx.svc.points.branch_people(ctx.viewer, page, LIST_PAGE_SIZE)
+    buttons = [button(p.name[:30], Callback("pt", p.person_id, "gp")) for p in people.rows]
+    rows = page_rows(
+        _, buttons, people.page, people.pages, lambda p: Callback("pt", p, "gpp"), columns=3
+    )
     return _("<b>Grant or deduct points</b>\nFor whom? (/cancel to stop)"), keyboard(rows)
 
 

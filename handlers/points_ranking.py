@@ -124,7 +124,7 @@ async def export_points(update: Update, ctx: BranchContext, args: list[str]) -> 
     quarter = quarter_arg(args) or await ctx.svc.points.default_quarter(ctx.viewer)
     ledger = await ctx.svc.points.quarter_ledger(ctx.viewer, quarter)
     scores = await ctx.svc.points.scores_for(ctx.viewer, quarter)
-    data = points_workbook(quarter.key, ledger, scores, _, ctx.locale)
+    data = await points_workbook(quarter.key, ledger, scores, _, ctx.locale)
     await ctx.svc.points.audit(
         "points.export", actor=ctx.viewer, subject_type="quarter", subject_id=quarter.key
     )

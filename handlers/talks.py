@@ -25,6 +25,7 @@ from domain.talks import GroupAlert, TalkReminder
 from domain.talks_export import talks_workbook
 from handlers.callbacks import Callback, pattern
 from handlers.common import (
+    LIST_PAGE_SIZE,
     BroadcastRender,
     Gettext,
     answer_callback,
@@ -34,7 +35,7 @@ from handlers.common import (
     keyboard,
     message_text,
     notify,
-    paged_rows,
+    page_rows,
     queue_broadcast,
     render_error,
     reply,
@@ -136,9 +137,11 @@ async def talks_command(update: Update, ctx: BranchContext) -> None:
 async def _people(update: Update, ctx: BranchContext, cb: Callback, pick: str) -> None:
     _ = ctx.gettext
     page = int(cb.arg) if cb.arg and cb.arg.isdigit() else 0
-    people = await ctx.svc.talks.people(ctx.viewer)
-    buttons = [button(name, Callback(PREFIX, pid, pick)) for pid, name in people]
-    rows, _page = paged_rows(_, buttons, page, lambda p: Callback(PREFIX, 0, cb.action, str(p)))
+    people = await ctx.svc.talks.people(ctx.viewer, page, LIST_PAGE_SIZE)
+    buttons = [button(p.name, Callback(PREFIX, p.person_id, pick)) for p in people.rows]
+    rows = page_rows(
+        _, buttons, people.page, people.pages, lambda p: Callback(PREFIX, 0, cb.action, str(p))
+    )
     await answer_callback(update)
     await reply(update, ctx, _("With whom?"), keyboard(rows))
 

@@ -68,3 +68,17 @@ def test_fleet_benchmark_prints_its_figures(capsys: pytest.CaptureFixture[str]) 
     assert re.search(r"messages\s+60 delivered of 60 rows", out), out
     assert re.search(r"ratio to 100/s\s+\d+\.\d+", out), out
     assert re.search(r"instance a \((leader |standby)\)\s+peak RSS \d+\.\d+ MB", out), out
+
+
+def test_growth_benchmark_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import growth
+
+    args = ["--members", "120", "--small", "3", "--big", "20", "--curve", "10,30,120"]
+    args += ["--updates", "3", "--warmup", "1", "--repeats", "2", "--entries", "8"]
+    assert growth.main(args) == 0
+    out = capsys.readouterr().out
+    for label in ("/points", "claim approval", "/fees (member)"):
+        assert re.search(rf"{re.escape(label)} ratio\s+\d+\.\d+x", out), out
+        assert re.search(rf"{re.escape(label)} SQL/update\s+\d+", out), out
+    assert "claims approved: 16" in out  # every timed and warm-up press approved a claim
+    assert re.search(r"per-member cost 120 vs 30: ranking \d+\.\d+x, close \d+\.\d+x", out), out

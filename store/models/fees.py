@@ -25,10 +25,14 @@ class FeeAssessment(Base):
     ``amount`` a month. Append-only: a change is a new row (latest id wins)."""
 
     __tablename__ = "fee_assessments"
-    __table_args__ = (Index("ix_fee_assessments_person", "person_id", "effective_month"),)
+    __table_args__ = (
+        Index("ix_fee_assessments_person", "person_id", "effective_month"),
+        # A member's rows of the branch (migration 0017): what /fees reads per member.
+        Index("ix_fee_assessments_branch_person", "branch_id", "person_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"))
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
     basis: Mapped[FeeBasis] = mapped_column(str_enum(FeeBasis, 16))
     income: Mapped[Decimal | None] = mapped_column(Money)
@@ -43,9 +47,12 @@ class FeeSubmission(Base):
     """A member's report "I paid" for one or several months, maybe with a screenshot."""
 
     __tablename__ = "fee_submissions"
+    __table_args__ = (
+        Index("ix_fee_submissions_branch_person", "branch_id", "person_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"))
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
     total: Mapped[Decimal] = mapped_column(Money)
     photo_file_id: Mapped[str | None] = mapped_column(String(255))
@@ -91,10 +98,11 @@ class FeeRegisterEntry(Base):
     __table_args__ = (
         UniqueConstraint("submission_id", "month"),
         Index("ix_fee_register_person_month", "person_id", "month"),
+        Index("ix_fee_register_branch_person", "branch_id", "person_id", "month"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"))
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
     month: Mapped[str] = mapped_column(String(7))
     amount: Mapped[Decimal] = mapped_column(Money)
