@@ -49,7 +49,6 @@ ALLOWED: dict[str, str] = {
     "committee members only (role-filtered in SQL)",
     # audiences, fixed or sent through the outbox
     "handlers/fees.py:send_fee_day_notice:branch_members": AUDIENCE,
-    "scheduler/dispatcher.py:_recipients:branch_members": AUDIENCE + "; the reminder outbox",
     "domain/reports.py:_owed:branch_members": AUDIENCE + " (reminder filter)",
     "domain/pipeline.py:record:branch_members": AUDIENCE + " (the public notice)",
     "domain/pipeline_polls.py:open:branch_members": "the poll's voters, fixed when it opens",
