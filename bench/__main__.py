@@ -21,6 +21,7 @@ BENCHES: list[str] = [
     "fleet",
     "growth",
     "scale",
+    "updates",
 ]
 
 

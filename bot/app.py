@@ -20,13 +20,14 @@ from sqlalchemy.exc import IntegrityError
 from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.context import CURRENT_SCOPE, BranchApp, BranchContext, UpdateScope
 from bot.flood import FLOOD_NOTICE, FloodThrottle
 from bot.limiter import RetryingRateLimiter
 from bot.logs import log_context
 from bot.menus import SYNC_EVERY, publish_commands, sync_chat_menus
+from bot.ordering import AnswerFirst
 from bot.runtime import Runtime
 from domain.services import Services
 from domain.viewer import TelegramUserInfo
@@ -94,6 +95,10 @@ FALLBACKS: Sequence[ModuleType] = (dialog, errors)
 
 #: Placeholder token for the local emulator (demo, tests); never a real token.
 LOCAL_TOKEN = "123456:LOCAL-EMULATOR-TOKEN"
+
+
+#: The idempotency record of every update, built once (see ``_process_in_transaction``).
+_RECORD_UPDATE = insert(ProcessedUpdate).values(outcome="ok")
 
 
 class ConfirmAfterProcessingQueue(asyncio.Queue[object]):
@@ -164,12 +169,13 @@ class BranchApplication(Application[Any, Any, Any, Any, Any, Any]):
 
     async def _process_in_transaction(self, update: Update) -> None:
         runtime = self.runtime
-        async with runtime.db.session() as session:
+        async with runtime.db.session(keep_loaded=True) as session:
             try:
-                await session.execute(
-                    insert(ProcessedUpdate).values(
-                        update_id=update.update_id, processed_at=runtime.clock.now(), outcome="ok"
-                    )
+                # Core on the session's connection: no ORM bulk-insert machinery.
+                connection = await session.connection()
+                await connection.execute(
+                    _RECORD_UPDATE,
+                    {"update_id": update.update_id, "processed_at": runtime.clock.now()},
                 )
             except IntegrityError:
                 await session.rollback()
@@ -200,6 +206,7 @@ class BranchApplication(Application[Any, Any, Any, Any, Any, Any]):
                     await session.commit()
                     await self._after_commit(scope)
             finally:
+                await scope.settle()  # the answer to a button press, sent meanwhile
                 CURRENT_SCOPE.reset(token)
             if not scope.failed:
                 return
@@ -264,8 +271,11 @@ def build_application(
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
+    # Calls in the handler's order although a button press is answered concurrently.
     if request is not None:
-        builder = builder.request(request).get_updates_request(request)
+        builder = builder.request(AnswerFirst(request)).get_updates_request(request)
+    else:
+        builder = builder.request(AnswerFirst(HTTPXRequest(connection_pool_size=256)))
     throttle = FloodThrottle(settings.flood_burst, settings.flood_period)
     if rate_limiter:
         limiter = RetryingRateLimiter(max_retries=3, backoff=settings.retry_backoff)

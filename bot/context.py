@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,19 @@ class UpdateScope:
     #: Sends that must only happen once the update's transaction committed (messages
     #: to other users with buttons naming rows created in this update).
     after_commit: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
+    #: Bot API calls running concurrently with the rest of the update (the answer to a
+    #: button press); the update is over once they are (``settle``).
+    pending: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def start(self, call: Coroutine[Any, Any, None]) -> None:
+        """Run ``call`` alongside the update's remaining work (its SQL, the commit)."""
+        self.pending.append(asyncio.ensure_future(call))
+
+    async def settle(self) -> None:
+        """Wait for the calls ``start`` began (they log their own failures)."""
+        while self.pending:
+            tasks, self.pending = self.pending, []
+            await asyncio.gather(*tasks, return_exceptions=True)
 
 
 CURRENT_SCOPE: ContextVar[UpdateScope | None] = ContextVar("branchbot_update_scope", default=None)

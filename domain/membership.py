@@ -6,9 +6,10 @@ import enum
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import Select, and_, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from domain.base import Service
@@ -82,43 +83,52 @@ class TransferResult:
     was_reviewer: bool
 
 
+def _viewer_row() -> Select[*tuple[Any, ...]]:
+    a, p, m, b = TelegramAccount, Person, Membership, Branch
+    return (
+        select(
+            a.person_id,
+            a.first_name,
+            a.last_name,
+            a.username,
+            a.language_code,
+            a.locale,
+            a.blocked_at,
+            p,
+            m.id,
+            m.role,
+            m.can_review,
+            m.started_at,
+            b,
+        )
+        .select_from(a)
+        .outerjoin(p, p.id == a.person_id)
+        .outerjoin(m, and_(m.person_id == a.person_id, m.ended_at.is_(None)))
+        .outerjoin(b, b.id == m.branch_id)
+        .where(a.telegram_user_id == bindparam("telegram_user_id"))
+        .limit(1)
+    )
+
+
+#: What every update reads (``touch``), built once: constructing a statement costs
+#: more than SQLite takes to run it, and a built one keeps its compiled form cached.
+_VIEWER_ROW = _viewer_row()
+
+
 class MembershipService(Service):
     # -- accounts -----------------------------------------------------------------
     async def touch(self, user: TelegramUserInfo) -> Viewer:
         """Record the Telegram user (create or refresh) and resolve who they are.
 
         Runs on every update, so it reads just the columns a viewer needs from the
-        account, the person, the current membership and the branch in one joined query,
-        and writes only when the user's Telegram profile changed."""
+        account, the person and the current membership in one joined query, and writes
+        only when the user's Telegram profile changed. The person and the branch come as
+        ORM objects in that query: they land in the session's identity map, so the
+        handlers' own ``session.get(Person | Branch, id)`` (a name, settings, the time
+        zone) costs no second statement in an update's unit of work
+        (``store.db.UnitOfWorkSession`` keeps them alive)."""
         now = self.clock.now()
-        a, p, m, b = TelegramAccount, Person, Membership, Branch
-        row = (
-            await self.session.execute(
-                select(
-                    a.person_id,
-                    a.first_name,
-                    a.last_name,
-                    a.username,
-                    a.language_code,
-                    a.locale,
-                    a.blocked_at,
-                    p.full_name,
-                    p.status,
-                    m.id,
-                    m.role,
-                    m.can_review,
-                    b.id,
-                    b.name,
-                    b.timezone,
-                )
-                .select_from(a)
-                .outerjoin(p, p.id == a.person_id)
-                .outerjoin(m, and_(m.person_id == a.person_id, m.ended_at.is_(None)))
-                .outerjoin(b, b.id == m.branch_id)
-                .where(a.telegram_user_id == user.id)
-                .limit(1)
-            )
-        ).first()
+        row = (await self.session.execute(_VIEWER_ROW, {"telegram_user_id": user.id})).first()
         first_name = user.first_name[:128]
         last_name = (user.last_name or None) and user.last_name[:128]
         if row is None:
@@ -141,14 +151,12 @@ class MembershipService(Service):
             old_language,
             locale,
             blocked_at,
-            full_name,
-            status,
+            person,
             membership_id,
             role,
             can_review,
-            branch_id,
-            branch_name,
-            branch_timezone,
+            membership_started_at,
+            branch,
         ) = row
         if (
             old_first != first_name
@@ -175,19 +183,20 @@ class MembershipService(Service):
             display_name=display_name,
             locale=locale or negotiate_locale(user.language_code),
         )
-        if person_id is None or full_name is None or membership_id is None:
+        if person_id is None or person is None or membership_id is None:
             return viewer
         return replace(
             viewer,
             person_id=person_id,
-            full_name=full_name,
-            status=status,
-            branch_id=branch_id,
-            branch_name=branch_name,
-            branch_timezone=branch_timezone,
+            full_name=person.full_name,
+            status=person.status,
+            branch_id=branch.id if branch else None,
+            branch_name=branch.name if branch else None,
+            branch_timezone=branch.timezone if branch else None,
             membership_id=membership_id,
             role=role,
             can_review=can_review,
+            membership_started_at=membership_started_at,
         )
 
     async def viewer_of(self, telegram_user_id: int) -> Viewer:
@@ -245,6 +254,7 @@ class MembershipService(Service):
             membership_id=membership.id,
             role=membership.role,
             can_review=membership.can_review,
+            membership_started_at=membership.started_at,
         )
 
     async def mark_started(self, telegram_user_id: int) -> None:

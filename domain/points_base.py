@@ -177,6 +177,16 @@ def _decimal(value: object) -> Decimal:
     return Decimal(str(value or 0))
 
 
+def _money(value: object) -> Decimal:
+    """A two-decimal money column read raw (no type processing), as SQLAlchemy's
+    ``Numeric(12, 2)`` would give it: SQLite may hand back an int or a float."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, (int, float)):
+        return Decimal(f"{value:.2f}")
+    return Decimal(str(value))
+
+
 def parse_points(text: str) -> Decimal:
     try:
         value = Decimal(text.strip().replace("＋", "+").replace("－", "-").replace(",", "."))
@@ -233,9 +243,11 @@ class PointsBase(Service):
         """The quarter the viewer's membership of this branch began in (local time)."""
         if viewer.membership_id is None:
             return None
-        started = await self.session.scalar(
-            select(Membership.started_at).where(Membership.id == viewer.membership_id)
-        )
+        started = viewer.membership_started_at
+        if started is None:  # a viewer made without it (tests, older callers)
+            started = await self.session.scalar(
+                select(Membership.started_at).where(Membership.id == viewer.membership_id)
+            )
         return None if started is None else Quarter.of(local_today(started, timezone))
 
     async def _person_name(self, person_id: int | None) -> str:

@@ -9,8 +9,19 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, func, select, type_coerce
+from sqlalchemy import (
+    CompoundSelect,
+    Select,
+    String,
+    bindparam,
+    func,
+    null,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.types import NullType
 
 from domain import points_rules as rules
@@ -23,6 +34,7 @@ from domain.points_base import (
     MemberScore,
     Overview,
     _decimal,
+    _money,
 )
 from domain.points_rules import PointsSettings
 from domain.points_scheme import PointsScheme
@@ -236,7 +248,17 @@ class PointsLedger(PointsScheme):
         """The ledger summed in SQL per (person, quarter, block, indicator): what scoring
         needs, without loading every entry (a branch of 10,000 members has 400,000).
         Keyed by (person id, quarter key); values are (block, indicator, sum)."""
-        stmt = (
+        stmt = self._sums_statement(branch_id, quarter_keys, person_id)
+        result: dict[tuple[int, str], list[tuple[str, str, Decimal]]] = {}
+        for pid, quarter, block, indicator, total in await self.session.execute(stmt):
+            result.setdefault((pid, quarter), []).append((block, indicator, _decimal(total)))
+        return result
+
+    @staticmethod
+    def _sums_statement(
+        branch_id: int, quarter_keys: list[str], person_id: int | None = None
+    ) -> Select[*tuple[Any, ...]]:
+        stmt: Select[*tuple[Any, ...]] = (
             select(
                 LedgerEntry.person_id,
                 LedgerEntry.quarter,
@@ -255,10 +277,7 @@ class PointsLedger(PointsScheme):
         )
         if person_id is not None:
             stmt = stmt.where(LedgerEntry.person_id == person_id)
-        result: dict[tuple[int, str], list[tuple[str, str, Decimal]]] = {}
-        for pid, quarter, block, indicator, total in await self.session.execute(stmt):
-            result.setdefault((pid, quarter), []).append((block, indicator, _decimal(total)))
-        return result
+        return stmt
 
     async def _sums_by_branch(
         self, branch_ids: Sequence[int], quarter_key: str
@@ -419,15 +438,16 @@ class PointsLedger(PointsScheme):
         current = Quarter.of(local_today(self.clock.now(), branch.timezone))
         quarters = [Quarter(current.year, q) for q in range(1, current.q + 1)]
         keys = [q.key for q in quarters]
-        sums = await self._sums(branch_id, keys, person_id)
-        finals = await self.session.execute(
-            select(QuarterScore.quarter, QuarterScore.total).where(
-                QuarterScore.branch_id == branch_id,
-                QuarterScore.person_id == person_id,
-                QuarterScore.quarter.in_(keys),
-            )
+        sums: dict[tuple[int, str], list[tuple[str, str, Decimal]]] = {}
+        stored: dict[str, Decimal] = {}
+        both = await self.session.execute(
+            _YEAR, {"branch_id": branch_id, "person_id": person_id, "quarters": keys}
         )
-        stored: dict[str, Decimal] = {key: total for key, total in finals}
+        for pid, key, block, indicator, total in both:
+            if block is None:
+                stored[key] = _money(total)
+            else:
+                sums.setdefault((pid, key), []).append((block, indicator, _decimal(total)))
         year: list[tuple[Quarter, Decimal, bool]] = []
         joined = await self._joined_quarter(viewer, branch.timezone)
         for quarter in quarters:
@@ -444,10 +464,7 @@ class PointsLedger(PointsScheme):
         last: list[EntryInfo] = []
         if recent > 0:
             rows = await self.session.scalars(
-                select(LedgerEntry)
-                .where(LedgerEntry.branch_id == branch_id, LedgerEntry.person_id == person_id)
-                .order_by(LedgerEntry.id.desc())
-                .limit(recent)
+                _RECENT, {"branch_id": branch_id, "person_id": person_id, "recent": recent}
             )
             last = [self._entry_info(e, viewer.full_name or "") for e in rows]
         return Overview(
@@ -539,3 +556,50 @@ class PointsLedger(PointsScheme):
     async def default_quarter(self, viewer: Viewer) -> Quarter:
         _, branch_id = self._member(viewer)
         return Quarter.of(await self.today(branch_id))
+
+
+def _overview_statements() -> tuple[CompoundSelect[*tuple[Any, ...]], Select[LedgerEntry]]:
+    """``overview``'s two statements (what ``/points`` runs), built once with bound
+    parameters: building them costs more than SQLite takes to run them."""
+    branch_id: BindParameter[int] = bindparam("branch_id")
+    person_id: BindParameter[int] = bindparam("person_id")
+    quarters: BindParameter[list[str]] = bindparam("quarters", expanding=True)
+    sums = (
+        select(
+            LedgerEntry.person_id,
+            LedgerEntry.quarter,
+            type_coerce(LedgerEntry.block, String),
+            LedgerEntry.indicator,
+            type_coerce(func.sum(LedgerEntry.points), NullType),
+        )
+        .where(
+            LedgerEntry.branch_id == branch_id,
+            LedgerEntry.quarter.in_(quarters),
+            LedgerEntry.person_id == person_id,
+        )
+        .group_by(
+            LedgerEntry.person_id, LedgerEntry.quarter, LedgerEntry.block, LedgerEntry.indicator
+        )
+    )
+    # The year's final scores in the same statement: the rows without a block.
+    finals = select(
+        QuarterScore.person_id,
+        QuarterScore.quarter,
+        type_coerce(null(), String),
+        type_coerce(null(), String),
+        type_coerce(QuarterScore.total, NullType),
+    ).where(
+        QuarterScore.branch_id == branch_id,
+        QuarterScore.person_id == person_id,
+        QuarterScore.quarter.in_(quarters),
+    )
+    recent = (
+        select(LedgerEntry)
+        .where(LedgerEntry.branch_id == branch_id, LedgerEntry.person_id == person_id)
+        .order_by(LedgerEntry.id.desc())
+        .limit(bindparam("recent"))
+    )
+    return union_all(sums, finals), recent
+
+
+_YEAR, _RECENT = _overview_statements()

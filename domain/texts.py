@@ -22,13 +22,19 @@ def units(text: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
+#: ``units`` under a name no function here shadows with a local.
+_raw_units = units
+
+
 def visible_units(html_text: str) -> int:
     """The length Telegram counts for an HTML message: tags 0, an entity its character."""
     return sum(t[2] for t in _html_tokens(html_text))
 
 
 def fits(html_text: str, limit: int = TEXT_LIMIT) -> bool:
-    return visible_units(html_text) <= limit
+    # The raw text's length bounds the visible one (a tag counts 0, an entity no more
+    # than its own characters): most texts are measured without tokenising them.
+    return _raw_units(html_text) <= limit or visible_units(html_text) <= limit
 
 
 def truncate_html(html_text: str, limit: int = CAPTION_LIMIT) -> str:
@@ -94,6 +100,8 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     (dropped), else after a space, in the second half of a part. Tags open at a cut are
     closed at the end of the part and opened again at the start of the next one.
     Parts that would show nothing (only whitespace) are left out."""
+    if _raw_units(text) <= limit:  # the raw length bounds the visible one (``fits``)
+        return [text]
     tokens = _html_tokens(text)
     if sum(t[2] for t in tokens) <= limit:
         return [text]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from domain.roles import Audience, PersonStatus, Role
 
@@ -36,6 +37,8 @@ class Viewer:
     membership_id: int | None = None
     role: Role | None = None
     can_review: bool = False
+    #: When the current membership began (aware UTC), e.g. for the quarters it covers.
+    membership_started_at: datetime | None = None
 
     @property
     def is_member(self) -> bool:

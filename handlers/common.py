@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from sqlalchemy.orm.util import identity_key
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.context import CURRENT_SCOPE, BranchContext
+from bot.ordering import IN_ANSWER
 from domain.errors import DomainError, NotAllowed, NotFound
 from domain.reader import Reader
 from domain.review import UNREACHED
@@ -279,14 +281,32 @@ async def edit(update: Update, text: str, markup: InlineKeyboardMarkup | None = 
 
 
 async def answer_callback(update: Update, text: str | None = None, *, alert: bool = False) -> None:
+    """Answer the button press — the one place every handler answers one. Within an
+    update the answer is sent concurrently with the rest of the update's work (what the
+    handler does next, its SQL, the commit), as soon as the handler knows what to say;
+    the update's next Bot API call waits for it (``bot.ordering``: Telegram sees the
+    calls in the handler's order) and the update ends once it is sent. The text is the
+    handler's own (refusals, errors, outcomes), so it is unchanged; only the waiting
+    for Telegram moves off the update's path."""
     query = update.callback_query
     if query is None:
         return
     _audit_if_refusal(text)
+    scope = CURRENT_SCOPE.get()
+    if scope is not None:
+        scope.start(_answer(query, text, alert))
+        return
+    await _answer(query, text, alert)
+
+
+async def _answer(query: CallbackQuery, text: str | None, alert: bool) -> None:
+    IN_ANSWER.set(True)  # this task's own context: the update's next call waits for it
     try:
         await query.answer(text=text, show_alert=alert)
     except TelegramError as exc:  # too old / already answered / network: nothing to do
         log.info("callback answer failed: %s", exc)
+    except Exception:  # a task: nobody else would see it
+        log.exception("callback answer failed")
 
 
 async def locale_of(ctx: BranchContext, telegram_user_id: int) -> str:
@@ -301,15 +321,25 @@ async def locale_for(session: AsyncSession, telegram_user_id: int) -> str:
 
 async def locales_for(session: AsyncSession, telegram_user_ids: Sequence[int]) -> dict[int, str]:
     """The language each of these users reads, in one query (a broadcast's recipients);
-    the default language for one the bot does not know."""
-    rows = await session.execute(
-        select(
-            TelegramAccount.telegram_user_id,
-            TelegramAccount.locale,
-            TelegramAccount.language_code,
-        ).where(TelegramAccount.telegram_user_id.in_(set(telegram_user_ids)))
-    )
-    known = {tid: locale or negotiate_locale(code) for tid, locale, code in rows}
+    the default language for one the bot does not know. An account this unit of work
+    already holds (e.g. the claimant's, just read to find their Telegram id) is not
+    read again."""
+    known: dict[int, str] = {}
+    wanted = set(telegram_user_ids)
+    for tid in list(wanted):
+        held = session.sync_session.identity_map.get(identity_key(TelegramAccount, tid))
+        if isinstance(held, TelegramAccount) and "locale" in held.__dict__:
+            known[tid] = held.locale or negotiate_locale(held.language_code)
+            wanted.discard(tid)
+    if wanted:
+        rows = await session.execute(
+            select(
+                TelegramAccount.telegram_user_id,
+                TelegramAccount.locale,
+                TelegramAccount.language_code,
+            ).where(TelegramAccount.telegram_user_id.in_(wanted))
+        )
+        known.update({tid: locale or negotiate_locale(code) for tid, locale, code in rows})
     return {tid: known.get(tid) or negotiate_locale(None) for tid in telegram_user_ids}
 
 

@@ -19,9 +19,16 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.util.concurrency import await_, in_greenlet
 
-from store.sqlite_inline import WriteGate, gate_for, inline_creator, sqlite_path
+from store.sqlite_inline import (
+    InlineConnection,
+    WriteGate,
+    gate_for,
+    inline_creator,
+    sqlite_path,
+)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: Seconds a transaction waits for SQLite's write lock (in-process gate and busy_timeout).
@@ -45,6 +52,25 @@ def alembic_config(url: str | None = None) -> Config:
     if url is not None:
         cfg.set_main_option("sqlalchemy.url", async_url(url).replace("%", "%%"))
     return cfg
+
+
+class UnitOfWorkSession(Session):
+    """The sessions of ``Database``. SQLAlchemy's identity map holds objects weakly: an
+    object a function loaded and let go is gone, and the next ``session.get`` of the
+    same row is a second statement (the viewer's branch, a dialog read then written, a
+    catalogue item checked then shown). A session opened with ``keep_loaded=True`` — one
+    update's unit of work, short-lived — holds every object it loads until it closes,
+    so within the update each row is read once."""
+
+
+def _keep_loaded(session: Session, instance: object) -> None:
+    kept = session.info.get("keep_loaded")
+    if kept is not None:
+        kept.append(instance)
+
+
+event.listen(UnitOfWorkSession, "loaded_as_persistent", _keep_loaded)
+event.listen(UnitOfWorkSession, "pending_to_persistent", _keep_loaded)
 
 
 class Database:
@@ -74,12 +100,18 @@ class Database:
                 event.listen(sync_engine, name, partial(_end_of_transaction, self.gate))
             for name in ("reset", "checkin", "invalidate", "close"):
                 event.listen(sync_engine.pool, name, partial(_connection_gone, self.gate))
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessionmaker = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=UnitOfWorkSession
+        )
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session whose transaction the caller commits; rolled back on error."""
+    async def session(self, *, keep_loaded: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session whose transaction the caller commits; rolled back on error.
+        ``keep_loaded``: hold what it loads until it closes (``UnitOfWorkSession``), for
+        a short unit of work such as one update."""
         async with self.sessionmaker() as session:
+            if keep_loaded:
+                session.info["keep_loaded"] = []
             try:
                 yield session
             except BaseException:
@@ -156,7 +188,11 @@ def _sqlite_begin_immediate(gate: WriteGate, conn: Connection) -> None:
     if in_greenlet():  # always, under the asyncio engine
         await_(gate.acquire(holder))
     try:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        inline = getattr(holder, "_connection", None)
+        if isinstance(inline, InlineConnection):
+            inline.begin_immediate()  # no statement round through SQLAlchemy
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
     except BaseException:
         gate.release(holder)
         raise

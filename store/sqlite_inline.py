@@ -122,6 +122,14 @@ class InlineConnection:
             raise ValueError("Connection closed")
         return InlineCursor(self._conn.cursor())
 
+    def begin_immediate(self) -> None:
+        """``BEGIN IMMEDIATE`` on the connection itself: transaction control, like the
+        ``BEGIN`` asyncpg sends for PostgreSQL, without SQLAlchemy's statement machinery
+        (a compiled-statement context, cursor events) that a statement needs."""
+        if self._conn is None:
+            raise ValueError("Connection closed")
+        self._conn.execute("BEGIN IMMEDIATE")
+
     async def commit(self) -> None:
         if self._conn is not None:
             self._conn.commit()

@@ -13,13 +13,32 @@ from bench import _pg, fleet, flood, scale, updates
 
 
 def test_updates_benchmark_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
-    assert updates.main(["--updates", "20", "--warmup", "2", "--members", "5"]) == 0
+    args = ["--updates", "3", "--warmup", "1", "--members", "5", "--reps", "3"]
+    assert updates.main(args) == 0
     out = capsys.readouterr().out
-    for label in ("echo bot (before)", "echo bot (after)", "/points", "approve a claim"):
-        assert re.search(rf"{re.escape(label)}\s+\d+\.\d+ ms\s+p95\s+\d+\.\d+ ms", out), out
-    assert re.search(r"/points .*\d+\.\d+x echo .*SQL/update", out), out
-    assert re.search(r"approve a claim .*\d+\.\d+x echo .*SQL/update", out), out
-    assert "claims approved: 22" in out  # every timed and warm-up press approved a claim
+    for label in (
+        "/start (member)",
+        "/points",
+        "claim 1: /claim",
+        "claim 2: indicator",
+        "claim 3: item",
+        "claim 4: date",
+        "claim 5: description",
+        "claim 6: submit",
+        "approve a claim",
+        "confirm a fee payment",
+    ):
+        # bot and bare PTB medians, the ratio, min/median/max over 3 repetitions, SQL
+        # statements and Bot API calls per update
+        row = (
+            rf"{re.escape(label)}\s+\d+\.\d+ ms\s+\d+\.\d+ ms\s+\d+\.\d+x\s+"
+            r"\d+\.\d+/\d+\.\d+/\d+\.\d+\s+\d+\.\d\s+\d+\.\d\s+(OK|over)"
+        )
+        assert re.search(row, out), out
+    assert re.search(r"/points\s.*\s4\.0\s+1\.0\s+(OK|over)", out), out  # 4 statements
+    assert re.search(r"echo bot \(before, after\): \d+\.\d+ ms, \d+\.\d+ ms", out), out
+    # every timed and warm-up iteration's claim approved and payment confirmed (3 x 4)
+    assert "claims approved: 12 of 12; fee payments confirmed: 12 of 12" in out
 
 
 def test_scale_benchmark_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
