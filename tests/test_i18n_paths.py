@@ -101,6 +101,7 @@ COVERED: dict[str, tuple[str, ...]] = {
     "points.revoke": ("handlers/points_admin.py:_notify_grant",),
     "points.ranking": ("handlers/points_ranking.py:ranking_command",),
     "points.digest": ("handlers/points_common.py:send_to",),
+    "points.close": ("handlers/points_ranking.py:_queue_close_messages",),
     "join.request": ("handlers/start.py:start",),
     "join.decision": ("handlers/membership.py:decide",),
     "membership.transfer": ("handlers/membership.py:transfer_confirm",),

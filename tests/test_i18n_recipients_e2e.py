@@ -30,6 +30,7 @@ from handlers.appraisal import run_reminders
 from handlers.fees import check_arrears, send_fee_day_notice
 from handlers.meetings_jobs import run_notices, run_overdue
 from handlers.pipeline import _remind_branch
+from handlers.points_ranking import run_quarter_close
 from handlers.points_review import run_overdue_digest
 from handlers.talks import run_talk_tasks
 from locales.i18n import EN, SUPPORTED_LOCALES, ZH_HANS, ZH_HANT
@@ -222,6 +223,46 @@ async def digest_case(bot: Harness) -> None:
         clock.set(datetime(2026, 5, 20 + day, 2, 0, tzinfo=UTC))
         await run_overdue_digest(bot.app)
         check(await sec.wait_reply(), recipient, f"overdue digest → {recipient}")
+
+
+@case("points.close")
+async def close_case(bot: Harness) -> None:
+    """The quarter close: the secretary's report and a low scorer's notice, each in its
+    reader's language (queued in the deliveries outbox, sent by the drain)."""
+    sec = bot.user(1001, SECRETARY)
+    clock = bot.runtime.clock
+    assert isinstance(clock, FrozenClock)
+    quarters = [(date(2026, 4, 2), datetime(2026, 7, 11, 2, 0, tzinfo=UTC)),
+                (date(2026, 7, 2), datetime(2026, 10, 11, 2, 0, tzinfo=UTC)),
+                (date(2026, 10, 2), datetime(2027, 1, 11, 2, 0, tzinfo=UTC))]  # fmt: skip
+    for index, recipient in enumerate(SUPPORTED_LOCALES):
+        tid, name = MEMBERS[index]
+        member = bot.user(tid, name)
+        await set_locale(bot, 1001, recipient)
+        await set_locale(bot, tid, recipient)
+        pid = int(
+            await bot.scalar(
+                "SELECT person_id FROM telegram_accounts WHERE telegram_user_id = :t", t=tid
+            )
+        )
+        day, close_at = quarters[index]
+        clock.set(datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=2))
+        async with bot.uow() as svc:
+            for n in range(2):  # -20 twice: 40, below 60
+                await svc.points.grant_system(
+                    pid,
+                    "disc_sanctioned",
+                    occurred_on=day + timedelta(days=n),
+                    source="test",
+                    source_ref=f"close-{index}-{n}",
+                )
+        clock.set(close_at)
+        await run_quarter_close(bot.app)
+        await drain(bot.app)
+        report = await sec.wait_reply()
+        assert name in (report.text or ""), report.text
+        check(report, recipient, f"quarter close report → {recipient}")
+        check(await member.wait_reply(), recipient, f"low-score notice → {recipient}")
 
 
 @case("join.request", "join.decision")
