@@ -56,6 +56,28 @@ async def fresh_database(name: str) -> str:
     return f"{url}/{name}"
 
 
+async def existing_database(name: str) -> str | None:
+    """The URL of database ``name`` if the server has it (e.g. the province data set that
+    ``bench.scale --postgres`` keeps), else None."""
+    import asyncpg
+
+    url = await server()
+    parsed = make_url(f"{url}/postgres")
+    conn = await asyncpg.connect(
+        user=parsed.username,
+        password=parsed.password,
+        host=parsed.host or "127.0.0.1",
+        port=parsed.port or 5432,
+        database="postgres",
+        timeout=5,
+    )
+    try:
+        found = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+    finally:
+        await conn.close()
+    return f"{url}/{name}" if found else None
+
+
 async def drop_database(name: str) -> None:
     url = await server()
     await _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

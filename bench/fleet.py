@@ -736,9 +736,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def targets(quick: bool) -> list[Target]:
+    """``python -m bench all``: the broadcast on the province data set that ``bench.scale``
+    built (``province_bench``, or ``province_quick`` with ``quick``) when the server has
+    it, else on data of its own (``BENCH_FLEET_DATABASE_URL`` names another database)."""
+    from bench import _pg
+
     argv = ["--members", "3000"] if quick else []
-    if os.environ.get("BENCH_FLEET_DATABASE_URL"):
-        argv += ["--database-url", os.environ["BENCH_FLEET_DATABASE_URL"]]
+    province = asyncio.run(_pg.existing_database("province_quick" if quick else "province_bench"))
+    given = os.environ.get("BENCH_FLEET_DATABASE_URL") or province
+    if given:
+        argv += ["--database-url", given]
     elif not quick:
         argv += ["--postgres"]
     args = parser().parse_args(argv)

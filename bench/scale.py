@@ -4,7 +4,11 @@ with ``--postgres``, the province on PostgreSQL (``bench/_province_run.py``).
 
     python -m bench.scale [--members N] [--entries M] [--samples S] [--updates U]
     python -m bench.scale --postgres [--members 100000 --branches 5000 --orgs 50
-                                      --entries 40] [--quick] [--reuse]
+                                      --entries 40] [--quick] [--reuse] [--no-broadcast]
+
+``--postgres`` then runs ``bench.fleet`` on the same province database: the fee-day
+reminder to every member at 1,000 msg/s from two instances, plain and with the leader
+SIGKILLed halfway (``python -m bench all`` runs ``fleet`` after ``scale`` instead).
 
 Prints, with the targets of issue #7:
 
@@ -340,6 +344,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="--postgres: keep the database province_bench if it has these sizes (no rebuild)",
     )
+    parser.add_argument(
+        "--no-broadcast",
+        action="store_true",
+        help="--postgres: skip the fee-day broadcast on the province (bench.fleet)",
+    )
     parser.add_argument("--child-rss", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_rss:
@@ -364,8 +373,19 @@ def main(argv: list[str] | None = None) -> int:
             reuse=args.reuse,
             database="province_quick" if args.quick else "province_bench",
         )
-        print(text)
-        return 0
+        print(text, flush=True)
+        if args.no_broadcast:
+            return 0
+        # Target 3's broadcast on the same data set: the fee-day reminder to every member
+        # at 1,000 msg/s from two instances, then with the leader SIGKILLed halfway.
+        from bench import _pg, fleet
+
+        url = asyncio.run(
+            _pg.existing_database("province_quick" if args.quick else "province_bench")
+        )
+        assert url is not None  # run_postgres keeps the database it built
+        print("\nFee-day broadcast on the province (bench.fleet)\n", flush=True)
+        return fleet.main(["--database-url", url])
     if args.quick:
         members, entries = QUICK_SQLITE["members"], QUICK_SQLITE["entries"]
         samples, updates = QUICK_SQLITE["samples"], QUICK_SQLITE["updates"]

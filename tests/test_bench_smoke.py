@@ -87,6 +87,11 @@ def test_scale_province_benchmark_prints_its_figures(
     assert re.search(r"close: messages queued\s+1\d\d\b", out), out  # 100 reports + notices
     assert re.search(r"peak RSS \(VmHWM\) a / b\s+\d+ MB\s+\d+ MB", out), out
     assert re.search(r"RESULT\s+(OK|NOT MET)", out), out
+    # then the fee-day broadcast on the same data set, plain and with the leader killed;
+    # scale.main's 0 above says nothing was lost or duplicated in either
+    assert "Fee-day broadcast on the province" in out, out
+    assert len(re.findall(r"messages\s+2000 delivered of 2000 rows", out)) == 2, out
+    assert "leader b killed" in out or "leader a killed" in out, out
 
 
 def test_fleet_benchmark_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
