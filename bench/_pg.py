@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import make_url
 
@@ -17,7 +20,9 @@ DEFAULT_SERVER = "postgresql://branchbot:branchbot@127.0.0.1:5432"
 ROOT = Path(__file__).resolve().parent.parent
 
 
-async def _admin(server: str, *statements: str) -> None:
+@asynccontextmanager
+async def _connection(server: str) -> AsyncIterator[Any]:
+    """An asyncpg connection to the server's ``postgres`` database."""
     import asyncpg
 
     url = make_url(f"{server}/postgres")
@@ -30,10 +35,15 @@ async def _admin(server: str, *statements: str) -> None:
         timeout=5,
     )
     try:
-        for statement in statements:
-            await conn.execute(statement)
+        yield conn
     finally:
         await conn.close()
+
+
+async def _admin(server: str, *statements: str) -> None:
+    async with _connection(server) as conn:
+        for statement in statements:
+            await conn.execute(statement)
 
 
 async def server() -> str:
@@ -59,22 +69,9 @@ async def fresh_database(name: str) -> str:
 async def existing_database(name: str) -> str | None:
     """The URL of database ``name`` if the server has it (e.g. the province data set that
     ``bench.scale --postgres`` keeps), else None."""
-    import asyncpg
-
     url = await server()
-    parsed = make_url(f"{url}/postgres")
-    conn = await asyncpg.connect(
-        user=parsed.username,
-        password=parsed.password,
-        host=parsed.host or "127.0.0.1",
-        port=parsed.port or 5432,
-        database="postgres",
-        timeout=5,
-    )
-    try:
+    async with _connection(url) as conn:
         found = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
-    finally:
-        await conn.close()
     return f"{url}/{name}" if found else None
 
 
