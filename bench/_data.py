@@ -363,20 +363,26 @@ def median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else 0.0
 
 
+def proc_memory(pid: int | str = "self") -> tuple[float, float]:
+    """(VmRSS, VmHWM) of a process in MB, from /proc/PID/status (OSError when it is
+    gone or /proc is missing)."""
+    rss = hwm = 0.0
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            rss = int(line.split()[1]) / 1024
+        elif line.startswith("VmHWM:"):
+            hwm = int(line.split()[1]) / 1024
+    return rss, hwm
+
+
 def rss_mb() -> tuple[float, float]:
     """(current VmRSS, peak VmHWM) of this process in MB, from /proc/self/status; the
     peak falls back to ``getrusage`` where /proc is missing."""
-    current = peak = 0.0
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                current = int(line.split()[1]) / 1024
-            elif line.startswith("VmHWM:"):
-                peak = int(line.split()[1]) / 1024
+        return proc_memory()
     except OSError:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        current = peak
-    return current, peak
+        return peak, peak
 
 
 def table(title: str, rows: Sequence[tuple[str, str, str]]) -> str:

@@ -43,17 +43,6 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def proc_memory(pid: int) -> tuple[float, float]:
-    """(VmRSS, VmHWM) of a process in MB."""
-    rss = hwm = 0.0
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            rss = int(line.split()[1]) / 1024
-        elif line.startswith("VmHWM:"):
-            hwm = int(line.split()[1]) / 1024
-    return rss, hwm
-
-
 @dataclass
 class Balancer:
     """Round robin over the instances that are up (the webhook URL Telegram posts to)."""
@@ -221,6 +210,7 @@ async def measure(
     database: str = DATABASE,
 ) -> dict[str, Any]:
     from bench import _pg
+    from bench._data import proc_memory
     from bench._province import FIRST_TG, build_province
     from bot.app import LOCAL_TOKEN
     from emulator import BotAPIEmulator

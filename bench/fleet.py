@@ -348,13 +348,11 @@ def free_port() -> int:
 
 def proc_status(pid: int) -> dict[str, float]:
     """VmHWM / VmRSS (MB) and CPU seconds of a live process (zeros when it is gone)."""
+    from bench._data import proc_memory
+
     out = {"hwm": 0.0, "rss": 0.0, "cpu": 0.0}
     with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                out["hwm"] = int(line.split()[1]) / 1024
-            elif line.startswith("VmRSS:"):
-                out["rss"] = int(line.split()[1]) / 1024
+        out["rss"], out["hwm"] = proc_memory(pid)
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         out["cpu"] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return out
